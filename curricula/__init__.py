@@ -1,0 +1,1 @@
+"""Automatic curricula (teachers) as pure functions over a pytree state; filled in later."""

@@ -1,0 +1,5 @@
+"""The ``curriculax`` command."""
+
+from curriculax.cli.main import main
+
+__all__ = ["main"]

@@ -1,0 +1,356 @@
+"""The gymnasium face: one env (numpy in and out) and a natively batched vector env.
+
+``gymnasium.make("curriculax/...")`` builds ``GymnasiumEnv``; ``gymnasium.make_vec(id, num_envs=N)``
+builds ``GymnasiumVectorEnv``, which steps all N envs in one compiled call with same-step
+auto-reset (``metadata["autoreset_mode"]`` is ``AutoresetMode.SAME_STEP``).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import gymnasium
+import jax
+import jax.numpy as jnp
+import numpy as np
+from gymnasium.vector import AutoresetMode
+from gymnasium.vector.utils import batch_space
+
+from curriculax import registry
+from curriculax.autoreset import AutoResetVecEnv, ResetMode
+from curriculax.types import PRNGKey
+
+RENDER_FPS = 10
+
+
+def key_from_seed(seed: int) -> PRNGKey:
+    """A JAX key from any non-negative Python int seed (all 64 bits count)."""
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    seed = int(seed)
+    key = jax.random.key(seed & 0xFFFFFFFF)
+    return jax.random.fold_in(key, (seed >> 32) & 0xFFFFFFFF) if seed >> 32 else key
+
+
+def _resolve_params(env: Any, params: Any, value: Any) -> Any:
+    """Params from ``options["params"]``: a Params object or a dict of field overrides."""
+    if value is None:
+        return params
+    if isinstance(value, dict):
+        new = env.make_params(**{**_as_dict(params), **value})
+    else:
+        new = value
+    env.validate_params(new)
+    return new
+
+
+def _as_dict(params: Any) -> dict[str, Any]:
+    return {name: getattr(params, name) for name in params.__dataclass_fields__}
+
+
+@functools.lru_cache(maxsize=64)
+def _single_fns(env: Any) -> tuple[Any, Any, Any, Any]:
+    """Jitted reset, reset-to-level, step and render of one env (shared by equal envs)."""
+
+    def reset(key, params):
+        key, sub = jax.random.split(key)
+        obs, state = env.reset(sub, params)
+        return key, obs, state
+
+    def reset_to_level(key, level, params):
+        key, sub = jax.random.split(key)
+        obs, state = env.reset_to_level(sub, level, params)
+        return key, obs, state
+
+    def step(key, state, action, params):
+        key, sub = jax.random.split(key)
+        obs, state, reward, terminated, truncated, _ = env.step(sub, state, action, params)
+        return key, state, (obs, reward, terminated, truncated)
+
+    return jax.jit(reset), jax.jit(reset_to_level), jax.jit(step), jax.jit(env.render)
+
+
+class _Viewer:
+    """Shared rendering for both adapters (``rgb_array`` frames, ``human`` window)."""
+
+    render_mode: str | None
+    _viewer: Any = None
+
+    def _show(self, frame: np.ndarray) -> None:
+        if self._viewer is None:
+            from curriculax.viewer import HumanViewer
+
+            self._viewer = HumanViewer(caption=self._caption)
+        self._viewer.show(frame)
+
+    def close(self) -> None:
+        """Closes the window, if one is open."""
+        if self._viewer is not None:
+            self._viewer.close()
+            self._viewer = None
+
+
+class GymnasiumEnv(_Viewer, gymnasium.Env):
+    """One curriculax env behind gymnasium's ``Env`` API.
+
+    Observations are numpy arrays, rewards Python floats, flags Python bools. The task can be set
+    at reset: ``reset(options={"params": Params | dict, "level": Level})``; the params persist
+    for later resets, a level applies to that reset only.
+
+    Args:
+        env_id: registered id.
+        render_mode: ``None``, ``"rgb_array"`` or ``"human"``.
+        **config: static config and param overrides (see ``curriculax.make``).
+    """
+
+    metadata = {"render_modes": ["human", "rgb_array"], "render_fps": RENDER_FPS}
+
+    def __init__(self, env_id: str, render_mode: str | None = None, **config: Any) -> None:
+        if render_mode not in (None, *self.metadata["render_modes"]):
+            raise ValueError(
+                f"render_mode must be one of {self.metadata['render_modes']} or None, "
+                f"got {render_mode!r}"
+            )
+        self._init_args = {"env_id": env_id, "render_mode": render_mode, **config}
+        self.env, self.params = registry.make(env_id, **config)
+        self.render_mode = render_mode
+        self._caption = env_id
+        self.observation_space = self.env.observation_space(self.params).to_gymnasium()
+        self.action_space = self.env.action_space(self.params).to_gymnasium()
+        self._reset_fn, self._reset_level_fn, self._step_fn, self._render_fn = _single_fns(
+            self.env
+        )
+        self._key: PRNGKey | None = None
+        self._state: Any = None
+        self._viewer = None
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        """Starts an episode; ``seed`` fixes this and every later episode's randomness."""
+        super().reset(seed=seed)
+        options = dict(options or {})
+        unknown = sorted(set(options) - {"params", "level"})
+        if unknown:
+            raise ValueError(f"unknown reset options {unknown}; expected 'params' and/or 'level'")
+        self.params = _resolve_params(self.env, self.params, options.get("params"))
+        if seed is not None or self._key is None:
+            self._key = key_from_seed(
+                seed if seed is not None else int(self.np_random.integers(2**63))
+            )
+        if options.get("level") is not None:
+            level = self.env.coerce_level(options["level"])
+            if jax.tree.leaves(level)[0].ndim != jax.tree.leaves(self.env.level_shape())[0].ndim:
+                raise ValueError("options['level'] must be one level, without a batch dimension")
+            self._key, obs, self._state = self._reset_level_fn(self._key, level, self.params)
+        else:
+            self._key, obs, self._state = self._reset_fn(self._key, self.params)
+        if self.render_mode == "human":
+            self.render()
+        return np.asarray(obs), {}
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        """One step; ``action`` must be an element of ``action_space``."""
+        if self._state is None:
+            raise RuntimeError("call reset() before step()")
+        if not self.action_space.contains(action):
+            raise ValueError(f"invalid action {action!r}: not in {self.action_space}")
+        self._key, self._state, out = self._step_fn(
+            self._key, self._state, np.asarray(action, np.int32), self.params
+        )
+        obs, reward, terminated, truncated = jax.device_get(out)
+        if self.render_mode == "human":
+            self.render()
+        return obs, float(reward), bool(terminated), bool(truncated), {}
+
+    def render(self) -> np.ndarray | None:
+        """The current frame (``rgb_array``), or shows it in a window (``human``)."""
+        if self.render_mode is None:
+            gymnasium.logger.warn("render() called without a render_mode; pass one to make()")
+            return None
+        if self._state is None:
+            raise RuntimeError("call reset() before render()")
+        frame = np.asarray(self._render_fn(self._state, self.params))
+        if self.render_mode == "human":
+            self._show(frame)
+            return None
+        return frame
+
+    def __getstate__(self) -> dict[str, Any]:
+        key = None if self._key is None else np.asarray(jax.random.key_data(self._key))
+        return {
+            "init_args": self._init_args,
+            "params": jax.device_get(self.params),
+            "key": key,
+            "state": jax.device_get(self._state),
+            "np_random": self._np_random,
+        }
+
+    def __setstate__(self, saved: dict[str, Any]) -> None:
+        self.__init__(**saved["init_args"])
+        self.params = jax.tree.map(jnp.asarray, saved["params"])
+        self._key = None if saved["key"] is None else jax.random.wrap_key_data(saved["key"])
+        self._state = None if saved["state"] is None else jax.tree.map(jnp.asarray, saved["state"])
+        self._np_random = saved["np_random"]
+
+
+class GymnasiumVectorEnv(_Viewer, gymnasium.vector.VectorEnv):
+    """N curriculax envs stepped in one compiled call, with same-step auto-reset.
+
+    On an episode's end the env starts a new one in the same ``step`` call; the last observation
+    is in ``info["final_obs"]`` (an object array, ``None`` where no episode ended, with the mask
+    ``info["_final_obs"]``), exactly as gymnasium's ``SyncVectorEnv`` in ``SAME_STEP`` mode.
+    ``level_mode`` says what a finished env resets to: ``"fresh"`` (a level drawn from the params,
+    out of a pool regenerated as it is used) or ``"replay"`` (the level it just played).
+
+    Args:
+        env_id: registered id.
+        num_envs: N.
+        level_mode: ``"fresh"`` or ``"replay"``.
+        pool_size: levels in the fresh pool (default N).
+        render_mode: ``None`` or ``"rgb_array"`` (frames of every env, stacked).
+        **config: static config and param overrides (see ``curriculax.make``).
+    """
+
+    metadata = {
+        "autoreset_mode": AutoresetMode.SAME_STEP,
+        "render_modes": ["rgb_array", "human"],
+        "render_fps": RENDER_FPS,
+    }
+
+    def __init__(
+        self,
+        env_id: str,
+        num_envs: int = 1,
+        level_mode: ResetMode = "fresh",
+        pool_size: int | None = None,
+        render_mode: str | None = None,
+        **config: Any,
+    ) -> None:
+        if render_mode not in (None, *self.metadata["render_modes"]):
+            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None")
+        self.env, self.params = registry.make(env_id, **config)
+        self.vec = AutoResetVecEnv(self.env, num_envs, mode=level_mode, pool_size=pool_size)
+        self.num_envs = num_envs
+        self.render_mode = render_mode
+        self._caption = env_id
+        self.single_observation_space = self.env.observation_space(self.params).to_gymnasium()
+        self.single_action_space = self.env.action_space(self.params).to_gymnasium()
+        self.observation_space = batch_space(self.single_observation_space, num_envs)
+        self.action_space = batch_space(self.single_action_space, num_envs)
+        self._fns = self._compile()
+        self._key: PRNGKey | None = None
+        self._state: Any = None
+        self._resets_since_fill = 0
+        self._viewer = None
+
+    def _compile(self) -> dict[str, Any]:
+        vec = self.vec
+
+        def reset(key, params, levels):
+            key, sub = jax.random.split(key)
+            obs, state = vec.reset(sub, params, levels)
+            return key, obs, state
+
+        def step(key, state, action, params):
+            key, sub = jax.random.split(key)
+            obs, state, reward, terminated, truncated, info = vec.step(sub, state, action, params)
+            return key, state, (obs, reward, terminated, truncated, info["final_obs"])
+
+        def refill(key, state, params):
+            key, sub = jax.random.split(key)
+            return key, vec.refill(sub, state, params)
+
+        render = jax.vmap(self.env.render, (0, None))
+        return {
+            "reset": jax.jit(reset),
+            "step": jax.jit(step),
+            "refill": jax.jit(refill),
+            "render": jax.jit(lambda state, params: render(state.env_state, params)),
+        }
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        """Starts every env on a new episode.
+
+        ``options`` may hold ``"params"`` (a Params object, shared or with leaves [N, ...], or a
+        dict of field overrides) and ``"levels"`` (a Level pytree with leaves [P, ...]: the reset
+        source, i.e. each env's level in replay mode, the pool in fresh mode).
+        """
+        if isinstance(seed, (list, tuple)):
+            raise TypeError("seed must be one int for the whole batch (one key drives every env)")
+        super().reset(seed=seed)
+        options = dict(options or {})
+        unknown = sorted(set(options) - {"params", "levels"})
+        if unknown:
+            raise ValueError(f"unknown reset options {unknown}; expected 'params' and/or 'levels'")
+        self.params = _resolve_params(self.env, self.params, options.get("params"))
+        levels = options.get("levels")
+        if levels is not None:
+            levels = self.env.coerce_level(levels)
+            count = jax.tree.leaves(levels)[0].shape[0] if jax.tree.leaves(levels)[0].ndim else 0
+            if count != self.vec.source_size:
+                raise ValueError(
+                    f"options['levels'] must hold {self.vec.source_size} levels "
+                    f"(leading axis), got {count or 'an unbatched level'}"
+                )
+        if seed is not None or self._key is None:
+            self._key = key_from_seed(
+                seed if seed is not None else int(self.np_random.integers(2**63))
+            )
+        self._key, obs, self._state = self._fns["reset"](self._key, self.params, levels)
+        self._resets_since_fill = 0
+        return np.asarray(obs), {}
+
+    def step(
+        self, actions: Any
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        """Steps all envs with ``actions`` (shape [N]); see the class docstring for ``info``."""
+        if self._state is None:
+            raise RuntimeError("call reset() before step()")
+        actions = np.asarray(actions)
+        if actions.shape != self.action_space.shape or not self.action_space.contains(
+            actions.astype(self.action_space.dtype, copy=False)
+            if np.issubdtype(actions.dtype, np.integer)
+            else actions
+        ):
+            raise ValueError(
+                f"invalid actions: expected integers in [0, {self.single_action_space.n}) of "
+                f"shape {self.action_space.shape}, got {actions!r}"
+            )
+        self._key, self._state, out = self._fns["step"](
+            self._key, self._state, actions.astype(np.int32), self.params
+        )
+        obs, reward, terminated, truncated, final_obs = jax.device_get(out)
+        done = terminated | truncated
+        info: dict[str, Any] = {}
+        if done.any():
+            finals = np.full(self.num_envs, None, dtype=object)
+            for i in np.flatnonzero(done):
+                finals[i] = final_obs[i]
+            info = {
+                "final_obs": finals,
+                "_final_obs": done.copy(),
+                "final_info": {},
+                "_final_info": done.copy(),
+            }
+            self._resets_since_fill += int(done.sum())
+            if self.vec.mode == "fresh" and self._resets_since_fill >= self.vec.pool_size:
+                self._key, self._state = self._fns["refill"](self._key, self._state, self.params)
+                self._resets_since_fill = 0
+        return obs, reward.astype(np.float64), terminated, truncated, info
+
+    def render(self) -> np.ndarray | None:
+        """Frames of every env, uint8 [N, height, width, 3] (``human``: shows the first env)."""
+        if self.render_mode is None:
+            gymnasium.logger.warn("render() called without a render_mode; pass one to make_vec()")
+            return None
+        if self._state is None:
+            raise RuntimeError("call reset() before render()")
+        frames = np.asarray(self._fns["render"](self._state, self.params))
+        if self.render_mode == "human":
+            self._show(frames[0])
+            return None
+        return frames

@@ -1,0 +1,274 @@
+"""The grid engine: MiniGrid's dynamics, egocentric view and visibility rule as pure JAX.
+
+Every grid task shares this engine and writes only its level generator. A level is a uint8 grid of
+encoded cells ``grid[y, x] = (type, colour, state)`` plus the agent's start; the engine's state adds
+what the agent carries and the step count. An 8x8 level's state is 8*8*3 + 17 bytes.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import struct
+
+from curriculax.env import Env, ParamsT
+from curriculax.spaces import Box, Discrete
+from curriculax.types import Array, EnvState, PRNGKey
+from curriculax.envs.grid.constants import (
+    DIR_TO_VEC,
+    EMPTY_CELL,
+    GOAL_CELL,
+    NUM_ACTIONS,
+    WALL_CELL,
+    Action,
+    DoorState,
+    Obj,
+)
+from curriculax.envs.grid.render import render_grid
+
+
+@struct.dataclass
+class GridLevel:
+    """One grid task.
+
+    Attributes:
+        grid: uint8 [H, W, 3], encoded cells indexed ``[y, x]``.
+        agent_pos: int32 [2], the agent's start ``(x, y)``.
+        agent_dir: int32 [], the agent's start direction (0 right, 1 down, 2 left, 3 up).
+    """
+
+    grid: Array
+    agent_pos: Array
+    agent_dir: Array
+
+
+@struct.dataclass
+class GridState(EnvState):
+    """State of a grid episode.
+
+    Attributes:
+        grid: uint8 [H, W, 3], the cells now (doors opened, keys picked up).
+        agent_pos: int32 [2], ``(x, y)``.
+        agent_dir: int32 [].
+        carrying: uint8 [3], the carried object's encoding, ``(EMPTY, 0, 0)`` for none.
+    """
+
+    grid: Array
+    agent_pos: Array
+    agent_dir: Array
+    carrying: Array
+
+
+@functools.lru_cache(maxsize=None)
+def view_offsets(view_size: int) -> np.ndarray:
+    """World offsets of every egocentric view cell, for each direction.
+
+    Returns:
+        int32 [4, view_size, view_size, 2]: ``[d, i, j] = (dx, dy)`` of view cell ``(i, j)``
+        (MiniGrid's ``[x, y]`` view indexing: the agent sits at ``(view_size // 2, view_size - 1)``
+        facing up) for an agent facing direction ``d``.
+    """
+    i, j = np.meshgrid(np.arange(view_size), np.arange(view_size), indexing="ij")
+    forward = view_size - 1 - j
+    lateral = i - view_size // 2
+    out = np.zeros((4, view_size, view_size, 2), np.int32)
+    for d, (fx, fy) in enumerate(DIR_TO_VEC):
+        rx, ry = -fy, fx
+        out[d, ..., 0] = forward * fx + lateral * rx
+        out[d, ..., 1] = forward * fy + lateral * ry
+    return out
+
+
+def transparent(cells: Array) -> Array:
+    """Whether the agent sees past each encoded cell (walls and closed doors block)."""
+    kind = cells[..., 0]
+    return (kind != Obj.WALL) & ~((kind == Obj.DOOR) & (cells[..., 2] != DoorState.OPEN))
+
+
+def visibility(clear: Array) -> Array:
+    """MiniGrid's occlusion rule on an egocentric view.
+
+    Visibility spreads from the agent's cell row by row away from the agent, sideways through
+    transparent cells and diagonally forward, exactly as ``minigrid.core.grid.Grid.process_vis``.
+
+    Args:
+        clear: bool [V, V], transparency of each view cell, indexed ``[x, y]``.
+
+    Returns:
+        bool [V, V], visible view cells.
+    """
+    size = clear.shape[0]
+    seen = [[jnp.asarray(False)] * size for _ in range(size)]  # seen[x][y]
+    seen[size // 2][size - 1] = jnp.asarray(True)
+    for y in reversed(range(size)):
+        for x in range(size - 1):
+            spread = seen[x][y] & clear[x, y]
+            seen[x + 1][y] = seen[x + 1][y] | spread
+            if y > 0:
+                seen[x + 1][y - 1] = seen[x + 1][y - 1] | spread
+                seen[x][y - 1] = seen[x][y - 1] | spread
+        for x in reversed(range(1, size)):
+            spread = seen[x][y] & clear[x, y]
+            seen[x - 1][y] = seen[x - 1][y] | spread
+            if y > 0:
+                seen[x - 1][y - 1] = seen[x - 1][y - 1] | spread
+                seen[x][y - 1] = seen[x][y - 1] | spread
+    return jnp.stack([jnp.stack(column) for column in seen])
+
+
+def room_grid(height: int, width: int, size: Array) -> Array:
+    """A ``size`` x ``size`` walled room in the top-left of an ``height`` x ``width`` grid.
+
+    Cells outside the room are walls too. ``size`` may be traced.
+
+    Returns:
+        uint8 [height, width, 3].
+    """
+    ys, xs = jnp.mgrid[0:height, 0:width]
+    wall = (xs >= size - 1) | (ys >= size - 1) | (xs == 0) | (ys == 0)
+    return jnp.where(wall[..., None], jnp.asarray(WALL_CELL), jnp.asarray(EMPTY_CELL))
+
+
+def random_cell(key: PRNGKey, allowed: Array) -> Array:
+    """A uniformly random ``(x, y)`` among the True cells of ``allowed`` (bool [H, W])."""
+    height, width = allowed.shape
+    logits = jnp.where(allowed.reshape(-1), 0.0, -jnp.inf)
+    index = jax.random.categorical(key, logits)
+    return jnp.stack([index % width, index // width]).astype(jnp.int32)
+
+
+class GridEnv(Env[GridLevel, GridState, ParamsT]):
+    """Base of the grid tasks: MiniGrid's 7 actions, objects and egocentric observation.
+
+    Observation: uint8 [V, V, 3], MiniGrid's ``image`` (indexed ``[x, y]``, agent at the bottom
+    centre facing up, occluded cells ``(0, 0, 0)``, the carried object in the agent's cell).
+    Reward: ``1 - 0.9 * t / max_steps`` on reaching the goal, else 0. Lava and goal terminate.
+
+    Args:
+        height: H, rows of the grid array.
+        width: W, columns of the grid array.
+        view_size: V, side of the egocentric view; odd and at least 3.
+    """
+
+    def __init__(self, height: int, width: int, view_size: int = 7) -> None:
+        for name, value in (("height", height), ("width", width), ("view_size", view_size)):
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
+                raise TypeError(f"{name} must be an int, got {value!r}")
+        if height < 3 or width < 3:
+            raise ValueError(f"grid must be at least 3x3, got {height}x{width}")
+        if view_size < 3 or view_size % 2 == 0:
+            raise ValueError(f"view_size must be odd and at least 3, got {view_size}")
+        self.height = int(height)
+        self.width = int(width)
+        self.view_size = int(view_size)
+
+    # ----------------------------------------------------------------- engine
+
+    def init_state(self, key: PRNGKey, level: GridLevel, params: ParamsT) -> GridState:
+        """The episode start on ``level``: nothing carried, ``time`` 0."""
+        return GridState(
+            time=jnp.asarray(0, jnp.int32),
+            grid=level.grid,
+            agent_pos=level.agent_pos,
+            agent_dir=level.agent_dir,
+            carrying=jnp.asarray(EMPTY_CELL),
+        )
+
+    def transition(
+        self, key: PRNGKey, state: GridState, action: Array, params: ParamsT
+    ) -> tuple[GridState, Array, Array]:
+        """MiniGrid's ``step``: turn, move, pick up, drop, toggle or do nothing."""
+        action = jnp.asarray(action, jnp.int32)
+        ahead = state.agent_pos + jnp.asarray(DIR_TO_VEC)[state.agent_dir]
+        ahead = jnp.clip(ahead, 0, jnp.array([self.width - 1, self.height - 1]))
+        cell = state.grid[ahead[1], ahead[0]]
+        kind, colour, door = cell[0], cell[1], cell[2]
+
+        turn = jnp.where(action == Action.LEFT, 3, jnp.where(action == Action.RIGHT, 1, 0))
+        agent_dir = (state.agent_dir + turn) % 4
+
+        forward = action == Action.FORWARD
+        passable = (
+            (kind == Obj.EMPTY)
+            | (kind == Obj.GOAL)
+            | (kind == Obj.FLOOR)
+            | (kind == Obj.LAVA)
+            | ((kind == Obj.DOOR) & (door == DoorState.OPEN))
+        )
+        agent_pos = jnp.where(forward & passable, ahead, state.agent_pos)
+        reached_goal = forward & (kind == Obj.GOAL)
+        terminated = reached_goal | (forward & (kind == Obj.LAVA))
+        reward = jnp.where(reached_goal, 1.0 - 0.9 * state.time / params.max_steps, 0.0)
+
+        hands_empty = state.carrying[0] == Obj.EMPTY
+        liftable = (kind == Obj.KEY) | (kind == Obj.BALL) | (kind == Obj.BOX)
+        pick = (action == Action.PICKUP) & liftable & hands_empty
+        drop = (action == Action.DROP) & (kind == Obj.EMPTY) & ~hands_empty
+        toggle = action == Action.TOGGLE
+        has_key = (state.carrying[0] == Obj.KEY) & (state.carrying[1] == colour)
+        door_next = jnp.where(
+            door == DoorState.LOCKED,
+            jnp.where(has_key, DoorState.OPEN, DoorState.LOCKED),
+            jnp.where(door == DoorState.OPEN, DoorState.CLOSED, DoorState.OPEN),
+        ).astype(jnp.uint8)
+        toggled_door = jnp.stack([kind, colour, door_next])
+
+        empty = jnp.asarray(EMPTY_CELL)
+        new_cell = jnp.where(pick, empty, cell)
+        new_cell = jnp.where(drop, state.carrying, new_cell)
+        new_cell = jnp.where(toggle & (kind == Obj.DOOR), toggled_door, new_cell)
+        new_cell = jnp.where(toggle & (kind == Obj.BOX), empty, new_cell)  # boxes hold nothing yet
+        carrying = jnp.where(pick, cell, jnp.where(drop, empty, state.carrying))
+
+        state = state.replace(
+            grid=state.grid.at[ahead[1], ahead[0]].set(new_cell),
+            agent_pos=agent_pos,
+            agent_dir=agent_dir,
+            carrying=carrying,
+        )
+        return state, reward, terminated
+
+    def _view(self, state: GridState) -> tuple[Array, Array, Array]:
+        """The egocentric view: cells [V, V, 3], visibility [V, V] and world ``(x, y)`` [V, V, 2]."""
+        coords = state.agent_pos + jnp.asarray(view_offsets(self.view_size))[state.agent_dir]
+        x, y = coords[..., 0], coords[..., 1]
+        inside = (x >= 0) & (x < self.width) & (y >= 0) & (y < self.height)
+        cells = state.grid[jnp.clip(y, 0, self.height - 1), jnp.clip(x, 0, self.width - 1)]
+        cells = jnp.where(inside[..., None], cells, jnp.asarray(WALL_CELL))
+        return cells, visibility(transparent(cells)), coords
+
+    def observe(self, state: GridState, params: ParamsT) -> Array:
+        """MiniGrid's egocentric ``image`` observation: uint8 [V, V, 3]."""
+        cells, seen, _ = self._view(state)
+        image = jnp.where(seen[..., None], cells, jnp.zeros(3, jnp.uint8))
+        return image.at[self.view_size // 2, self.view_size - 1].set(state.carrying)
+
+    def observation_space(self, params: ParamsT) -> Box:
+        """uint8 [V, V, 3] (bounds 0..255 as MiniGrid declares them)."""
+        return Box(0, 255, (self.view_size, self.view_size, 3), np.dtype(np.uint8))
+
+    def action_space(self, params: ParamsT) -> Discrete:
+        """The 7 MiniGrid actions (see ``Action``)."""
+        return Discrete(NUM_ACTIONS)
+
+    def render(self, state: GridState, params: ParamsT, tile_size: int = 32) -> Array:
+        """MiniGrid-style picture with the agent's visible cells highlighted.
+
+        Returns:
+            uint8 [H * tile_size, W * tile_size, 3].
+        """
+        _, seen, coords = self._view(state)
+        x, y = coords[..., 0], coords[..., 1]
+        inside = (x >= 0) & (x < self.width) & (y >= 0) & (y < self.height)
+        y = jnp.where(inside, y, self.height)  # off the grid: dropped by the scatter below
+        highlight = jnp.zeros((self.height, self.width), bool)
+        highlight = highlight.at[y, x].max(seen, mode="drop")
+        return render_grid(state.grid, state.agent_pos, state.agent_dir, tile_size, highlight)
+
+
+def place_goal(grid: Array, size: Array) -> Array:
+    """Puts the goal in the room's bottom-right corner ``(size - 2, size - 2)``."""
+    return grid.at[size - 2, size - 2].set(jnp.asarray(GOAL_CELL))
