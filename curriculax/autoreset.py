@@ -139,9 +139,7 @@ class AutoResetVecEnv:
                 jax.random.split(level_key, count), p
             )
         elif jax.tree.leaves(levels)[0].shape[0] != count:
-            raise ValueError(
-                f"expected {count} levels, got {jax.tree.leaves(levels)[0].shape[0]}"
-            )
+            raise ValueError(f"expected {count} levels, got {jax.tree.leaves(levels)[0].shape[0]}")
         return jax.vmap(self.env.reset_to_level, (0, 0, axis))(
             jax.random.split(reset_key, count), levels, p
         )
@@ -207,7 +205,9 @@ class AutoResetVecEnv:
                 lambda: self._starts(key, params, self.source_size, None),
                 lambda: (state.source_obs, state.source_state),
             )
-        return state.replace(source_obs=obs, source_state=starts, resets=jnp.zeros_like(state.resets))
+        return state.replace(
+            source_obs=obs, source_state=starts, resets=jnp.zeros_like(state.resets)
+        )
 
     def step(
         self, key: PRNGKey, state: VecState, action: Array, params: EnvParams

@@ -96,9 +96,7 @@ class Env(abc.ABC, Generic[LevelT, StateT, ParamsT]):
 
     # ----------------------------------------------------------------- what the base owns
 
-    def reset_to_level(
-        self, key: PRNGKey, level: LevelT, params: ParamsT
-    ) -> tuple[PyTree, StateT]:
+    def reset_to_level(self, key: PRNGKey, level: LevelT, params: ParamsT) -> tuple[PyTree, StateT]:
         """Starts an episode on ``level``; returns ``(obs, state)``."""
         state = self.init_state(key, level, params)
         return self.observe(state, params), state
@@ -142,7 +140,9 @@ class Env(abc.ABC, Generic[LevelT, StateT, ParamsT]):
             raise ValueError(
                 f"{type(self).__name__} has no params {unknown}; its params are {sorted(names)}"
             )
-        cast = {k: jnp.asarray(v, jnp.asarray(getattr(params, k)).dtype) for k, v in overrides.items()}
+        cast = {
+            k: jnp.asarray(v, jnp.asarray(getattr(params, k)).dtype) for k, v in overrides.items()
+        }
         params = params.replace(**cast)
         self.validate_params(params)
         return params
@@ -184,7 +184,9 @@ class Env(abc.ABC, Generic[LevelT, StateT, ParamsT]):
         want_def = jax.tree.structure(expected)
         got_def = jax.tree.structure(level)
         if want_def != got_def:
-            raise ValueError(f"not a {type(self).__name__} level: expected {want_def}, got {got_def}")
+            raise ValueError(
+                f"not a {type(self).__name__} level: expected {want_def}, got {got_def}"
+            )
         batch = None
         leaves = []
         for want, got in zip(jax.tree.leaves(expected), jax.tree.leaves(level), strict=True):

@@ -8,7 +8,7 @@ auto-reset (``metadata["autoreset_mode"]`` is ``AutoresetMode.SAME_STEP``).
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium
 import jax
@@ -37,10 +37,7 @@ def _resolve_params(env: Any, params: Any, value: Any) -> Any:
     """Params from ``options["params"]``: a Params object or a dict of field overrides."""
     if value is None:
         return params
-    if isinstance(value, dict):
-        new = env.make_params(**{**_as_dict(params), **value})
-    else:
-        new = value
+    new = env.make_params(**{**_as_dict(params), **value}) if isinstance(value, dict) else value
     env.validate_params(new)
     return new
 
@@ -104,7 +101,10 @@ class GymnasiumEnv(_Viewer, gymnasium.Env):
         **config: static config and param overrides (see ``curriculax.make``).
     """
 
-    metadata = {"render_modes": ["human", "rgb_array"], "render_fps": RENDER_FPS}
+    metadata: ClassVar[dict[str, Any]] = {
+        "render_modes": ["human", "rgb_array"],
+        "render_fps": RENDER_FPS,
+    }
 
     def __init__(self, env_id: str, render_mode: str | None = None, **config: Any) -> None:
         if render_mode not in (None, *self.metadata["render_modes"]):
@@ -118,9 +118,7 @@ class GymnasiumEnv(_Viewer, gymnasium.Env):
         self._caption = env_id
         self.observation_space = self.env.observation_space(self.params).to_gymnasium()
         self.action_space = self.env.action_space(self.params).to_gymnasium()
-        self._reset_fn, self._reset_level_fn, self._step_fn, self._render_fn = _single_fns(
-            self.env
-        )
+        self._reset_fn, self._reset_level_fn, self._step_fn, self._render_fn = _single_fns(self.env)
         self._key: PRNGKey | None = None
         self._state: Any = None
         self._viewer = None
@@ -213,7 +211,7 @@ class GymnasiumVectorEnv(_Viewer, gymnasium.vector.VectorEnv):
         **config: static config and param overrides (see ``curriculax.make``).
     """
 
-    metadata = {
+    metadata: ClassVar[dict[str, Any]] = {
         "autoreset_mode": AutoresetMode.SAME_STEP,
         "render_modes": ["rgb_array", "human"],
         "render_fps": RENDER_FPS,

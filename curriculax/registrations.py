@@ -10,6 +10,8 @@ _GRID = "curriculax.envs.grid"
 for _size in (5, 6, 8, 16):
     register(f"Empty-{_size}x{_size}-v0", f"{_GRID}.empty:Empty", size=_size)
 for _size in (5, 6):
-    register(f"Empty-Random-{_size}x{_size}-v0", f"{_GRID}.empty:Empty", size=_size, random_start=True)
+    register(
+        f"Empty-Random-{_size}x{_size}-v0", f"{_GRID}.empty:Empty", size=_size, random_start=True
+    )
 for _size in (5, 6, 8, 16):
     register(f"DoorKey-{_size}x{_size}-v0", f"{_GRID}.doorkey:DoorKey", size=_size)

@@ -119,6 +119,11 @@ def make(env_id: str, **config: Any) -> tuple[Any, Any]:
     env = cls(**static)
     overrides = {k: v for k, v in options.items() if k not in accepted}
     params_fields = set(type(env.default_params()).__dataclass_fields__)
+    if accepted & params_fields:
+        raise TypeError(
+            f"{cls.__name__}: names {sorted(accepted & params_fields)} are both constructor "
+            "arguments and params fields; keyword routing needs them distinct"
+        )
     unknown = sorted(set(overrides) - params_fields)
     if unknown:
         raise ValueError(

@@ -18,10 +18,11 @@ class DoorKeyParams(EnvParams):
 
     Attributes:
         max_steps: int32 [], episode length (MiniGrid: ``10 * size**2``).
-        size: int32 [], room side including walls, at most the grid's; the rest is wall.
+        room_size: int32 [], room side including walls, at most the grid's ``size``; the
+            rest of the grid is wall.
     """
 
-    size: Array
+    room_size: Array
 
 
 class DoorKey(GridEnv[DoorKeyParams]):
@@ -35,10 +36,11 @@ class DoorKey(GridEnv[DoorKeyParams]):
     Args:
         size: side of the grid array (the largest room); at least 5.
         view_size: side of the egocentric view.
+        see_through_walls: skip occlusion (MiniGrid's DoorKey does not).
     """
 
-    def __init__(self, size: int = 8, view_size: int = 7) -> None:
-        super().__init__(size, size, view_size)
+    def __init__(self, size: int = 8, view_size: int = 7, see_through_walls: bool = False) -> None:
+        super().__init__(size, size, view_size, see_through_walls)
         if size < 5:
             raise ValueError(f"DoorKey needs size >= 5 (room, wall and door), got {size}")
         self.size = size
@@ -47,16 +49,16 @@ class DoorKey(GridEnv[DoorKeyParams]):
         """The MiniGrid defaults for this size."""
         return DoorKeyParams(
             max_steps=jnp.asarray(10 * self.size**2, jnp.int32),
-            size=jnp.asarray(self.size, jnp.int32),
+            room_size=jnp.asarray(self.size, jnp.int32),
         )
 
     def param_bounds(self) -> dict[str, tuple[float, float]]:
-        """``size`` in [5, grid size]; ``max_steps`` at least 1."""
-        return {"max_steps": (1, INT32_MAX), "size": (5, self.size)}
+        """``room_size`` in [5, size]; ``max_steps`` at least 1."""
+        return {"max_steps": (1, INT32_MAX), "room_size": (5, self.size)}
 
     def sample_level(self, key: PRNGKey, params: DoorKeyParams) -> GridLevel:
         """Wall, door, key, agent and goal placed as MiniGrid places them."""
-        size = params.size
+        size = params.room_size
         split_key, door_key, agent_key, dir_key, obj_key = jax.random.split(key, 5)
         grid = place_goal(room_grid(self.height, self.width, size), size)
         split = jax.random.randint(split_key, (), 2, size - 2)

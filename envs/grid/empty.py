@@ -18,12 +18,13 @@ class EmptyParams(EnvParams):
 
     Attributes:
         max_steps: int32 [], episode length (MiniGrid: ``4 * size**2``).
-        size: int32 [], room side including walls, at most the grid's; the rest is wall.
+        room_size: int32 [], room side including walls, at most the grid's ``size``; the
+            rest of the grid is wall.
         random_start: bool [], start at a uniformly random free cell and direction instead of
             ``(1, 1)`` facing right (MiniGrid's ``Empty-Random``).
     """
 
-    size: Array
+    room_size: Array
     random_start: Array
 
 
@@ -36,10 +37,11 @@ class Empty(GridEnv[EmptyParams]):
     Args:
         size: side of the grid array (the largest room); at least 4.
         view_size: side of the egocentric view.
+        see_through_walls: skip occlusion (MiniGrid's Empty does).
     """
 
-    def __init__(self, size: int = 8, view_size: int = 7) -> None:
-        super().__init__(size, size, view_size)
+    def __init__(self, size: int = 8, view_size: int = 7, see_through_walls: bool = True) -> None:
+        super().__init__(size, size, view_size, see_through_walls)
         if size < 4:
             raise ValueError(f"Empty needs size >= 4 (start and goal apart), got {size}")
         self.size = size
@@ -48,17 +50,17 @@ class Empty(GridEnv[EmptyParams]):
         """The MiniGrid defaults for this size."""
         return EmptyParams(
             max_steps=jnp.asarray(4 * self.size**2, jnp.int32),
-            size=jnp.asarray(self.size, jnp.int32),
+            room_size=jnp.asarray(self.size, jnp.int32),
             random_start=jnp.asarray(False),
         )
 
     def param_bounds(self) -> dict[str, tuple[float, float]]:
-        """``size`` in [4, grid size]; ``max_steps`` at least 1."""
-        return {"max_steps": (1, INT32_MAX), "size": (4, self.size), "random_start": (0, 1)}
+        """``room_size`` in [4, size]; ``max_steps`` at least 1."""
+        return {"max_steps": (1, INT32_MAX), "room_size": (4, self.size), "random_start": (0, 1)}
 
     def sample_level(self, key: PRNGKey, params: EmptyParams) -> GridLevel:
         """The room, the goal, and the start (fixed or random)."""
-        grid = place_goal(room_grid(self.height, self.width, params.size), params.size)
+        grid = place_goal(room_grid(self.height, self.width, params.room_size), params.room_size)
         pos_key, dir_key = jax.random.split(key)
         random_pos = random_cell(pos_key, grid[..., 0] == Obj.EMPTY)
         random_dir = jax.random.randint(dir_key, (), 0, 4, dtype=jnp.int32)

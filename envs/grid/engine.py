@@ -15,8 +15,6 @@ import numpy as np
 from flax import struct
 
 from curriculax.env import Env, ParamsT
-from curriculax.spaces import Box, Discrete
-from curriculax.types import Array, EnvState, PRNGKey
 from curriculax.envs.grid.constants import (
     DIR_TO_VEC,
     EMPTY_CELL,
@@ -28,6 +26,8 @@ from curriculax.envs.grid.constants import (
     Obj,
 )
 from curriculax.envs.grid.render import render_grid
+from curriculax.spaces import Box, Discrete
+from curriculax.types import Array, EnvState, PRNGKey
 
 
 @struct.dataclass
@@ -62,7 +62,7 @@ class GridState(EnvState):
     carrying: Array
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def view_offsets(view_size: int) -> np.ndarray:
     """World offsets of every egocentric view cell, for each direction.
 
@@ -88,35 +88,90 @@ def transparent(cells: Array) -> Array:
     return (kind != Obj.WALL) & ~((kind == Obj.DOOR) & (cells[..., 2] != DoorState.OPEN))
 
 
+#: Largest view side whose per-row visibility table is precomputed (2**(2V) entries, 1 MiB at 9).
+TABLE_MAX_VIEW = 9
+
+
+@functools.cache
+def visibility_row_table(size: int) -> np.ndarray:
+    """MiniGrid's visibility sweep of one view row, tabulated for every input.
+
+    Row bits hold one bit per cell, bit ``x`` for column ``x``. The table is indexed by
+    ``seen << size | clear``, where ``seen`` is the row's cells lit by the row nearer the agent
+    and ``clear`` its transparent cells.
+
+    Returns:
+        int32 [2**(2 * size)]: ``visible | lit_next << size``, with ``visible`` the row's
+        visible cells and ``lit_next`` the cells it lights in the next row.
+    """
+    full = (1 << size) - 1
+    seen, clear = np.meshgrid(np.arange(1 << size), np.arange(1 << size), indexing="ij")
+    seen_lr = seen.copy()
+    for x in range(size - 1):  # left to right through transparent cells
+        seen_lr |= ((seen_lr >> x) & (clear >> x) & 1) << (x + 1)
+    visible = seen_lr.copy()
+    for x in reversed(range(1, size)):  # then right to left
+        visible |= ((visible >> x) & (clear >> x) & 1) << (x - 1)
+    lr_source = seen_lr & clear & (full >> 1)  # the rightward sweep stops before the last cell
+    rl_source = visible & clear & (full - 1)  # the leftward sweep stops before the first cell
+    lit_next = (lr_source | (lr_source << 1) | rl_source | (rl_source >> 1)) & full
+    return (visible | (lit_next << size)).astype(np.int32).reshape(-1)
+
+
+def _row_sweep_bits(row_seen: Array, clear: Array, size: int) -> tuple[Array, Array]:
+    """``visibility_row_table`` computed with bit-parallel fills, for views too big to tabulate."""
+    full = (1 << size) - 1
+    steps = tuple(1 << i for i in range((size - 1).bit_length()))
+
+    def fill(seeds: Array, through: Array, shift) -> Array:
+        for k in steps:
+            seeds = seeds | (through & shift(seeds, k))
+            through = through & shift(through, k)
+        return seeds
+
+    def up(word: Array, k: int) -> Array:
+        return (word << k) & full
+
+    def down(word: Array, k: int) -> Array:
+        return word >> k
+
+    seen_lr = row_seen | up(fill(row_seen & clear, clear, up), 1)
+    visible = seen_lr | down(fill(seen_lr & clear, clear, down), 1)
+    lr_source = seen_lr & clear & (full >> 1)
+    rl_source = visible & clear & (full - 1)
+    return visible, (lr_source | (lr_source << 1) | rl_source | (rl_source >> 1)) & full
+
+
 def visibility(clear: Array) -> Array:
     """MiniGrid's occlusion rule on an egocentric view.
 
-    Visibility spreads from the agent's cell row by row away from the agent, sideways through
-    transparent cells and diagonally forward, exactly as ``minigrid.core.grid.Grid.process_vis``.
+    MiniGrid (``Grid.process_vis``) sweeps rows away from the agent; in each row visibility
+    spreads left to right, then right to left, through transparent cells, and every visible
+    transparent cell also lights its neighbours in the next row. Each row is packed into an
+    integer (a bit per cell) and swept by one lookup in ``visibility_row_table`` (views up to
+    ``TABLE_MAX_VIEW``) or by bit-parallel fills (larger views).
 
     Args:
         clear: bool [V, V], transparency of each view cell, indexed ``[x, y]``.
 
     Returns:
-        bool [V, V], visible view cells.
+        bool [V, V], visible view cells, indexed ``[x, y]``.
     """
     size = clear.shape[0]
-    seen = [[jnp.asarray(False)] * size for _ in range(size)]  # seen[x][y]
-    seen[size // 2][size - 1] = jnp.asarray(True)
+    bits = jnp.left_shift(1, jnp.arange(size, dtype=jnp.int32))
+    words = jnp.sum(jnp.where(clear, bits[:, None], 0), axis=0)  # [V]: row y as bits over x
+    table = jnp.asarray(visibility_row_table(size)) if size <= TABLE_MAX_VIEW else None
+    lit = jnp.asarray(1 << (size // 2), jnp.int32)  # the agent's cell
+    rows = []
     for y in reversed(range(size)):
-        for x in range(size - 1):
-            spread = seen[x][y] & clear[x, y]
-            seen[x + 1][y] = seen[x + 1][y] | spread
-            if y > 0:
-                seen[x + 1][y - 1] = seen[x + 1][y - 1] | spread
-                seen[x][y - 1] = seen[x][y - 1] | spread
-        for x in reversed(range(1, size)):
-            spread = seen[x][y] & clear[x, y]
-            seen[x - 1][y] = seen[x - 1][y] | spread
-            if y > 0:
-                seen[x - 1][y - 1] = seen[x - 1][y - 1] | spread
-                seen[x][y - 1] = seen[x][y - 1] | spread
-    return jnp.stack([jnp.stack(column) for column in seen])
+        if table is not None:
+            out = table[(lit << size) | words[y]]
+            visible, lit = out & ((1 << size) - 1), out >> size
+        else:
+            visible, lit = _row_sweep_bits(lit, words[y], size)
+        rows.append(visible)
+    visible_rows = jnp.stack(rows[::-1])  # [V] over y
+    return ((visible_rows[None, :] >> jnp.arange(size)[:, None]) & 1).astype(bool)
 
 
 def room_grid(height: int, width: int, size: Array) -> Array:
@@ -134,7 +189,7 @@ def room_grid(height: int, width: int, size: Array) -> Array:
 
 def random_cell(key: PRNGKey, allowed: Array) -> Array:
     """A uniformly random ``(x, y)`` among the True cells of ``allowed`` (bool [H, W])."""
-    height, width = allowed.shape
+    width = allowed.shape[1]
     logits = jnp.where(allowed.reshape(-1), 0.0, -jnp.inf)
     index = jax.random.categorical(key, logits)
     return jnp.stack([index % width, index // width]).astype(jnp.int32)
@@ -151,9 +206,13 @@ class GridEnv(Env[GridLevel, GridState, ParamsT]):
         height: H, rows of the grid array.
         width: W, columns of the grid array.
         view_size: V, side of the egocentric view; odd and at least 3.
+        see_through_walls: skip occlusion, every view cell is visible (MiniGrid's flag of the
+            same name; its ``Empty`` sets it, its ``DoorKey`` does not).
     """
 
-    def __init__(self, height: int, width: int, view_size: int = 7) -> None:
+    def __init__(
+        self, height: int, width: int, view_size: int = 7, see_through_walls: bool = False
+    ) -> None:
         for name, value in (("height", height), ("width", width), ("view_size", view_size)):
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
                 raise TypeError(f"{name} must be an int, got {value!r}")
@@ -164,6 +223,7 @@ class GridEnv(Env[GridLevel, GridState, ParamsT]):
         self.height = int(height)
         self.width = int(width)
         self.view_size = int(view_size)
+        self.see_through_walls = bool(see_through_walls)
 
     # ----------------------------------------------------------------- engine
 
@@ -201,7 +261,12 @@ class GridEnv(Env[GridLevel, GridState, ParamsT]):
         agent_pos = jnp.where(forward & passable, ahead, state.agent_pos)
         reached_goal = forward & (kind == Obj.GOAL)
         terminated = reached_goal | (forward & (kind == Obj.LAVA))
-        reward = jnp.where(reached_goal, 1.0 - 0.9 * state.time / params.max_steps, 0.0)
+        # 1 - 0.9 t / T as one correctly rounded division of exact integers, so every compiled
+        # program (single, vmapped, fused differently) gives the same float32 bits.
+        numerator = (10 * params.max_steps - 9 * state.time).astype(jnp.float32)
+        reward = jnp.where(
+            reached_goal, numerator / (10 * params.max_steps).astype(jnp.float32), 0.0
+        )
 
         hands_empty = state.carrying[0] == Obj.EMPTY
         liftable = (kind == Obj.KEY) | (kind == Obj.BALL) | (kind == Obj.BOX)
@@ -232,12 +297,14 @@ class GridEnv(Env[GridLevel, GridState, ParamsT]):
         return state, reward, terminated
 
     def _view(self, state: GridState) -> tuple[Array, Array, Array]:
-        """The egocentric view: cells [V, V, 3], visibility [V, V] and world ``(x, y)`` [V, V, 2]."""
+        """The egocentric view: cells [V, V, 3], visibility [V, V], world ``(x, y)`` [V, V, 2]."""
         coords = state.agent_pos + jnp.asarray(view_offsets(self.view_size))[state.agent_dir]
         x, y = coords[..., 0], coords[..., 1]
         inside = (x >= 0) & (x < self.width) & (y >= 0) & (y < self.height)
         cells = state.grid[jnp.clip(y, 0, self.height - 1), jnp.clip(x, 0, self.width - 1)]
         cells = jnp.where(inside[..., None], cells, jnp.asarray(WALL_CELL))
+        if self.see_through_walls:
+            return cells, jnp.ones(cells.shape[:2], bool), coords
         return cells, visibility(transparent(cells)), coords
 
     def observe(self, state: GridState, params: ParamsT) -> Array:

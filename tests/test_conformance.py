@@ -1,0 +1,119 @@
+"""Conformance of every registered id, generated from the registry (DESIGN.md tests, tier 1)."""
+
+from __future__ import annotations
+
+import pickle
+import warnings
+
+import chex
+import gymnasium
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+import curriculax
+
+IDS = curriculax.registered_ids()
+
+
+@pytest.fixture(scope="module", params=IDS)
+def env_id(request):
+    return request.param
+
+
+@pytest.mark.parametrize("render_mode", [None, "rgb_array"])
+def test_check_env_passes_with_warnings_as_errors(env_id, render_mode):
+    env = gymnasium.make(env_id, render_mode=render_mode)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_env(env.unwrapped, skip_render_check=False)
+    env.close()
+
+
+def _rollout(env, seed, actions):
+    obs, _ = env.reset(seed=seed)
+    out = [obs]
+    for action in actions:
+        obs, reward, terminated, truncated, _ = env.step(int(action))
+        out += [obs, reward, terminated, truncated]
+        if terminated or truncated:
+            obs, _ = env.reset()
+            out.append(obs)
+    return out
+
+
+def test_same_seed_same_trajectory_and_other_seed_differs(env_id):
+    actions = np.random.default_rng(0).integers(0, 7, 60)
+    first = _rollout(gymnasium.make(env_id), 3, actions)
+    second = _rollout(gymnasium.make(env_id), 3, actions)
+    for a, b in zip(first, second, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_step_returns_numpy_and_python_scalars(env_id):
+    env = gymnasium.make(env_id)
+    obs, info = env.reset(seed=0)
+    assert isinstance(obs, np.ndarray) and info == {}
+    obs, reward, terminated, truncated, info = env.step(2)
+    assert isinstance(obs, np.ndarray) and obs.dtype == np.uint8
+    assert type(reward) is float and type(terminated) is bool and type(truncated) is bool
+    assert env.observation_space.contains(obs)
+
+
+def test_pickled_env_continues_identically(env_id):
+    env = gymnasium.make(env_id)
+    env.reset(seed=1)
+    for action in (2, 1, 2, 3, 5):
+        env.step(action)
+    clone = pickle.loads(pickle.dumps(env))
+    for action in (2, 0, 2, 2, 5, 2, 1, 2):
+        np.testing.assert_equal(env.step(action), clone.step(action))
+
+
+def test_one_trace_per_shape_across_params_and_states(env_id):
+    env, params = curriculax.make(env_id)
+
+    @jax.jit
+    @chex.assert_max_traces(n=1)
+    def step(key, state, action, params):
+        return env.step(key, state, action, params)
+
+    _, state = env.reset(jax.random.key(0), params)
+    other = params.replace(max_steps=params.max_steps + 7)
+    for i, p in enumerate([params, other, params]):
+        _, state, *_ = step(jax.random.key(i), state, jnp.int32(i % 7), p)
+    chex.clear_trace_counter()
+
+
+def test_jit_vmap_shapes_spaces_and_finite_values(env_id):
+    env, params = curriculax.make(env_id)
+    batch = 4
+    obs_space, action_space = env.observation_space(params), env.action_space(params)
+    reset = jax.jit(jax.vmap(env.reset, (0, None)))
+    step = jax.jit(jax.vmap(env.step, (0, 0, 0, None)))
+    obs, state = reset(jax.random.split(jax.random.key(0), batch), params)
+    assert obs.shape == (batch, *obs_space.shape) and obs.dtype == obs_space.dtype
+    key = jax.random.key(1)
+    for _ in range(20):
+        key, act_key, step_key = jax.random.split(key, 3)
+        actions = action_space.sample(act_key, (batch,))
+        obs, state, reward, terminated, truncated, _ = step(
+            jax.random.split(step_key, batch), state, actions, params
+        )
+        assert obs.shape == (batch, *obs_space.shape)
+        assert reward.shape == terminated.shape == truncated.shape == (batch,)
+        assert reward.dtype == jnp.float32 and terminated.dtype == truncated.dtype == jnp.bool_
+        assert bool(jnp.all(jax.vmap(obs_space.contains)(obs)))
+        chex.assert_tree_all_finite(reward)
+        assert bool(jnp.all((reward >= 0) & (reward <= 1)))
+
+
+def test_reset_to_level_option_starts_that_level(env_id):
+    core, params = curriculax.make(env_id)
+    level = core.sample_level(jax.random.key(5), params)
+    expected, _ = core.reset_to_level(jax.random.key(0), level, params)
+    env = gymnasium.make(env_id)
+    obs, _ = env.reset(seed=0, options={"level": jax.device_get(level)})
+    np.testing.assert_array_equal(obs, expected)
