@@ -19,6 +19,7 @@ from gymnasium.vector.utils import batch_space
 
 from curriculax import registry
 from curriculax.autoreset import AutoResetVecEnv, ResetMode
+from curriculax.packing import Unpacker, pack
 from curriculax.types import PRNGKey
 
 RENDER_FPS = 10
@@ -47,8 +48,12 @@ def _as_dict(params: Any) -> dict[str, Any]:
 
 
 @functools.lru_cache(maxsize=64)
-def _single_fns(env: Any) -> tuple[Any, Any, Any, Any]:
-    """Jitted reset, reset-to-level, step and render of one env (shared by equal envs)."""
+def _single_fns(env: Any) -> tuple[Any, Any, Any, Any, Unpacker]:
+    """Jitted reset, reset-to-level, step and render of one env (shared by equal envs).
+
+    The step packs ``(obs, reward, terminated, truncated)`` into one buffer, unpacked by the
+    returned ``Unpacker``: one device-to-host transfer per step.
+    """
 
     def reset(key, params):
         key, sub = jax.random.split(key)
@@ -63,9 +68,16 @@ def _single_fns(env: Any) -> tuple[Any, Any, Any, Any]:
     def step(key, state, action, params):
         key, sub = jax.random.split(key)
         obs, state, reward, terminated, truncated, _ = env.step(sub, state, action, params)
-        return key, state, (obs, reward, terminated, truncated)
+        return key, state, pack((obs, reward, terminated, truncated))
 
-    return jax.jit(reset), jax.jit(reset_to_level), jax.jit(step), jax.jit(env.render)
+    def outputs(key, params):
+        _, state = env.reset(key, params)
+        obs, _, reward, terminated, truncated, _ = env.step(key, state, jnp.int32(0), params)
+        return obs, reward, terminated, truncated
+
+    shapes = jax.eval_shape(outputs, jax.random.key(0), env.default_params())
+    fns = (jax.jit(reset), jax.jit(reset_to_level), jax.jit(step), jax.jit(env.render))
+    return (*fns, Unpacker(shapes))
 
 
 class _Viewer:
@@ -118,7 +130,8 @@ class GymnasiumEnv(_Viewer, gymnasium.Env):
         self._caption = env_id
         self.observation_space = self.env.observation_space(self.params).to_gymnasium()
         self.action_space = self.env.action_space(self.params).to_gymnasium()
-        self._reset_fn, self._reset_level_fn, self._step_fn, self._render_fn = _single_fns(self.env)
+        fns = _single_fns(self.env)
+        self._reset_fn, self._reset_level_fn, self._step_fn, self._render_fn, self._unpack = fns
         self._key: PRNGKey | None = None
         self._state: Any = None
         self._viewer = None
@@ -157,7 +170,7 @@ class GymnasiumEnv(_Viewer, gymnasium.Env):
         self._key, self._state, out = self._step_fn(
             self._key, self._state, np.asarray(action, np.int32), self.params
         )
-        obs, reward, terminated, truncated = jax.device_get(out)
+        obs, reward, terminated, truncated = self._unpack(out)
         if self.render_mode == "human":
             self.render()
         return obs, float(reward), bool(terminated), bool(truncated), {}
@@ -254,12 +267,19 @@ class GymnasiumVectorEnv(_Viewer, gymnasium.vector.VectorEnv):
         def step(key, state, action, params):
             key, sub = jax.random.split(key)
             obs, state, reward, terminated, truncated, info = vec.step(sub, state, action, params)
-            return key, state, (obs, reward, terminated, truncated, info["final_obs"])
+            return key, state, pack((obs, reward, terminated, truncated, info["final_obs"]))
 
         def refill(key, state, params):
             key, sub = jax.random.split(key)
             return key, vec.refill(sub, state, params)
 
+        def outputs(key, params):
+            _, state = vec.reset(key, params)
+            action = jnp.zeros(self.num_envs, jnp.int32)
+            obs, _, reward, terminated, truncated, info = vec.step(key, state, action, params)
+            return obs, reward, terminated, truncated, info["final_obs"]
+
+        self._unpack = Unpacker(jax.eval_shape(outputs, jax.random.key(0), self.params))
         render = jax.vmap(self.env.render, (0, None))
         return {
             "reset": jax.jit(reset),
@@ -321,7 +341,7 @@ class GymnasiumVectorEnv(_Viewer, gymnasium.vector.VectorEnv):
         self._key, self._state, out = self._fns["step"](
             self._key, self._state, actions.astype(np.int32), self.params
         )
-        obs, reward, terminated, truncated, final_obs = jax.device_get(out)
+        obs, reward, terminated, truncated, final_obs = self._unpack(out)
         done = terminated | truncated
         info: dict[str, Any] = {}
         if done.any():
