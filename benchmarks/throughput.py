@@ -221,18 +221,46 @@ def reset_cost_table(repeats: int, batch: int = 1024) -> None:
     for k, s in samples.items():
         wall, cpu = median_pair(s)
         print(f"| {k} | {fmt(wall)} | {fmt(cpu)} | {base / cpu:.2f}x |")
+    refill_table(env, params, batch, repeats)
+
+
+def refill_table(env, params, batch: int, repeats: int) -> None:
+    """The pool refill between rollouts: skipped when no episode ended, else a new pool."""
+    venv = AutoResetVecEnv(env, batch)
+    _, state = jax.jit(venv.reset)(jax.random.key(0), params)
+    used = state.replace(resets=state.resets.at[0].set(1))
+    refill = jax.jit(venv.refill)
+    for s in (state, used):
+        jax.block_until_ready(refill(jax.random.key(1), s, params))
+    times = {"no episode ended since the last refill": [], "some episode ended": []}
+    for _ in range(repeats):
+        for label, s in zip(times, (state, used), strict=True):
+            times[label].append(timed(refill, jax.random.key(2), s, params)[1])
+    print(f"\n### Pool refill between rollouts ({batch} levels)\n")
+    print("| case | ms per refill | spread over a 256-step rollout of the batch |")
+    print("|---|---|---|")
+    for label, t in times.items():
+        ms = statistics.median(t) * 1e3
+        print(f"| {label} | {ms:.2f} | {ms * 1e6 / (batch * STEPS):.1f} ns per env-step |")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="fewer batch sizes and steps")
+    parser.add_argument(
+        "--sections", default="batch,gym,reset", help="comma-separated: batch, gym, reset"
+    )
     args = parser.parse_args()
     batches = (1, 64, 1024) if args.quick else (1, 8, 64, 256, 1024, 8192)
+    sections = set(args.sections.split(","))
     print(f"Machine: {machine()}; load average {os.getloadavg()[0]:.1f} at start.")
-    batch_table(args.repeats, batches)
-    gym_table(args.repeats, 2000 if args.quick else 10000)
-    reset_cost_table(args.repeats)
+    if "batch" in sections:
+        batch_table(args.repeats, batches)
+    if "gym" in sections:
+        gym_table(args.repeats, 2000 if args.quick else 10000)
+    if "reset" in sections:
+        reset_cost_table(args.repeats)
 
 
 if __name__ == "__main__":

@@ -139,3 +139,10 @@ def test_layout_errors_are_clear():
         parse_layout("# # #\n# . #\n# # #")
     with pytest.raises(ValueError, match="unknown layout character"):
         parse_layout("# # #\n# > ?\n# # #")
+
+
+def test_state_is_compact_uint8_grid():
+    env, params = curriculax.make("DoorKey-8x8-v0")
+    state = jax.eval_shape(env.reset, jax.random.key(0), params)[1]
+    assert state.grid.dtype == np.uint8 and state.grid.shape == (8, 8, 3)
+    assert sum(x.size * x.dtype.itemsize for x in jax.tree.leaves(state)) <= 256

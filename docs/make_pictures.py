@@ -1,0 +1,32 @@
+"""Writes a picture of every registered task to docs/images/ (needs the ``render`` extra).
+
+Usage: ``python docs/make_pictures.py``. Each picture is the start of the level drawn by seed 0,
+rendered with the agent's field of view highlighted.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import imageio.v3 as iio
+import jax
+import numpy as np
+
+import curriculax
+
+OUT = Path(__file__).parent / "images"
+
+
+def main() -> None:
+    OUT.mkdir(exist_ok=True)
+    for env_id in curriculax.registered_ids():
+        env, params = curriculax.make(env_id)
+        _, state = env.reset(jax.random.key(0), params)
+        frame = np.asarray(jax.jit(env.render, static_argnames="tile_size")(state, params, 16))
+        path = OUT / f"{env_id.split('/')[1]}.png"
+        iio.imwrite(path, frame)
+        print(path)
+
+
+if __name__ == "__main__":
+    main()
