@@ -18,6 +18,7 @@ OUT = Path(__file__).parent / "images"
 
 
 def main() -> None:
+    """Renders seed 0 of every registered id into docs/images/<Name>.png."""
     OUT.mkdir(exist_ok=True)
     for env_id in curriculax.registered_ids():
         env, params = curriculax.make(env_id)

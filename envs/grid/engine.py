@@ -229,6 +229,11 @@ class GridEnv(Env[GridLevel, GridState, ParamsT]):
 
     def init_state(self, key: PRNGKey, level: GridLevel, params: ParamsT) -> GridState:
         """The episode start on ``level``: nothing carried, ``time`` 0."""
+        if level.grid.shape != (self.height, self.width, 3):
+            raise ValueError(
+                f"level grid has shape {level.grid.shape}; this env's is "
+                f"{(self.height, self.width, 3)}"
+            )
         return GridState(
             time=jnp.asarray(0, jnp.int32),
             grid=level.grid,
@@ -243,8 +248,10 @@ class GridEnv(Env[GridLevel, GridState, ParamsT]):
         """MiniGrid's ``step``: turn, move, pick up, drop, toggle or do nothing."""
         action = jnp.asarray(action, jnp.int32)
         ahead = state.agent_pos + jnp.asarray(DIR_TO_VEC)[state.agent_dir]
+        on_grid = jnp.all((ahead >= 0) & (ahead < jnp.array([self.width, self.height])))
         ahead = jnp.clip(ahead, 0, jnp.array([self.width - 1, self.height - 1]))
-        cell = state.grid[ahead[1], ahead[0]]
+        # Beyond the grid's edge is wall, as in MiniGrid's view slicing.
+        cell = jnp.where(on_grid, state.grid[ahead[1], ahead[0]], jnp.asarray(WALL_CELL))
         kind, colour, door = cell[0], cell[1], cell[2]
 
         turn = jnp.where(action == Action.LEFT, 3, jnp.where(action == Action.RIGHT, 1, 0))
@@ -288,6 +295,7 @@ class GridEnv(Env[GridLevel, GridState, ParamsT]):
         new_cell = jnp.where(toggle & (kind == Obj.BOX), empty, new_cell)  # boxes hold nothing yet
         carrying = jnp.where(pick, cell, jnp.where(drop, empty, state.carrying))
 
+        new_cell = jnp.where(on_grid, new_cell, state.grid[ahead[1], ahead[0]])
         state = state.replace(
             grid=state.grid.at[ahead[1], ahead[0]].set(new_cell),
             agent_pos=agent_pos,

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import curriculax
-from curriculax.envs.grid.constants import EMPTY_CELL, Action, DoorState, Obj
+from curriculax.envs.grid.constants import EMPTY_CELL, WALL_CELL, Action, DoorState, Obj
 from curriculax.envs.grid.layout import parse_layout
 
 L, R, F, P, D, T, N = (int(a) for a in Action)
@@ -22,8 +22,15 @@ DOORKEY = """
 
 
 def _play(name, layout, actions, **config):
-    env, params = curriculax.make(name, **config)
-    state = env.init_state(jax.random.key(0), parse_layout(layout), params)
+    """Plays ``actions`` on ``layout``, padded with wall to a square grid of the env's size."""
+    level = parse_layout(layout)
+    height, width = level.grid.shape[:2]
+    env, params = curriculax.make(name, size=max(height, width, 5), **config)
+    pad = ((0, env.height - height), (0, env.width - width), (0, 0))
+    grid = np.pad(np.asarray(level.grid), pad, constant_values=0)
+    grid[height:, :, :] = WALL_CELL
+    grid[:, width:, :] = WALL_CELL
+    state = env.init_state(jax.random.key(0), level.replace(grid=grid), params)
     step = jax.jit(env.step)
     trace = []
     for a in actions:
@@ -56,7 +63,7 @@ def test_reaching_goal_terminates_with_time_discounted_reward():
     # > G #
     # # # #
     """
-    _, params, trace = _play("Empty-8x8-v0", layout, [L, R, F], size=8)
+    _, params, trace = _play("Empty-8x8-v0", layout, [L, R, F])
     rewards = [t[1] for t in trace]
     assert rewards[:2] == [0.0, 0.0]
     assert rewards[2] == pytest.approx(1 - 0.9 * 3 / int(params.max_steps))
@@ -118,7 +125,7 @@ def test_observation_shows_carried_object_in_agent_cell_and_hides_behind_walls()
     # ^ . # . . #
     # # # # # # #
     """
-    _, _, trace = _play("DoorKey-8x8-v0", layout, [R], size=8)
+    _, _, trace = _play("DoorKey-8x8-v0", layout, [R])
     obs = trace[0][4]  # facing right, the wall column x=3 in front hides the goal
     assert not (np.asarray(obs)[..., 0] == Obj.GOAL).any()
     assert tuple(obs[3, 6]) == tuple(EMPTY_CELL)
@@ -146,3 +153,20 @@ def test_state_is_compact_uint8_grid():
     state = jax.eval_shape(env.reset, jax.random.key(0), params)[1]
     assert state.grid.dtype == np.uint8 and state.grid.shape == (8, 8, 3)
     assert sum(x.size * x.dtype.itemsize for x in jax.tree.leaves(state)) <= 256
+
+
+def test_the_grid_edge_acts_as_a_wall_on_borderless_levels():
+    layout = """
+    > B . . .
+    . . . . .
+    . . . . .
+    . . . . .
+    . . . . .
+    """
+    # facing off the grid: forward, drop and toggle do nothing; the ball is picked after turning
+    _, _, trace = _play("Empty-8x8-v0", layout, [L, F, P, D, T, R, P, L, L, D])
+    assert all(tuple(t[0].agent_pos) == (0, 0) for t in trace)
+    state = trace[-1][0]
+    # the ball was picked up, then the drop towards the edge failed: still carried
+    assert tuple(state.carrying) == (Obj.BALL, 4, 0)
+    assert (np.asarray(state.grid[..., 0]) != Obj.WALL).all()
