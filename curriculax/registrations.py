@@ -15,3 +15,30 @@ for _size in (5, 6):
     )
 for _size in (5, 6, 8, 16):
     register(f"DoorKey-{_size}x{_size}-v0", f"{_GRID}.doorkey:DoorKey", size=_size)
+
+# The UED maze (PAIRED, PLR, ACCEL, SFL): 13x13, walls at random cells, 5x5 view, 250 steps.
+register("Maze-v0", f"{_GRID}.maze:Maze", size=13, n_walls=25)
+register("Maze-60Walls-v0", f"{_GRID}.maze:Maze", size=13, n_walls=60)
+for _size in (15, 21, 31):
+    register(f"PerfectMaze-{_size}x{_size}-v0", f"{_GRID}.maze:PerfectMaze", size=_size)
+
+# Held-out evaluation mazes, one id per layout in envs/grid/layouts/heldout_mazes.txt.
+HELDOUT_MAZES = (
+    "FourRooms", "SixteenRooms", "Labyrinth", "Serpentine", "LongCorridor", "ThreeRooms",
+    "Pillars", "Bottleneck", "Comb", "Detour", "PerfectMaze21", "PerfectMaze31",
+)  # fmt: skip
+for _name in HELDOUT_MAZES:
+    register(f"Maze-HeldOut-{_name}-v0", f"{_GRID}.heldout:HeldOutMaze", layout=_name)
+
+register("FourRooms-v0", f"{_GRID}.fourrooms:FourRooms")
+for _size in (5, 6, 7):
+    register(f"LavaGapS{_size}-v0", f"{_GRID}.lavagap:LavaGap", size=_size)
+for _size, _n in ((9, 1), (9, 2), (9, 3), (11, 5)):
+    for _kind, _lava in (("Lava", True), ("Simple", False)):
+        register(
+            f"{_kind}CrossingS{_size}N{_n}-v0",
+            f"{_GRID}.crossing:Crossing",
+            size=_size,
+            num_crossings=_n,
+            lava=_lava,
+        )

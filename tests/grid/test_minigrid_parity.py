@@ -27,8 +27,25 @@ CASES = [
     ("DoorKey-5x5-v0", 200),
     ("DoorKey-6x6-v0", 200),
     ("DoorKey-8x8-v0", 60),
+    ("FourRooms-v0", 60),
+    ("LavaGapS5-v0", 200),
+    ("LavaGapS7-v0", 100),
+    ("LavaCrossingS9N1-v0", 100),
+    ("SimpleCrossingS9N2-v0", 60),
 ]
-SLOW_CASES = [("Empty-8x8-v0", 200), ("DoorKey-8x8-v0", 200), ("DoorKey-16x16-v0", 40)]
+SLOW_CASES = [
+    ("Empty-8x8-v0", 200),
+    ("DoorKey-8x8-v0", 200),
+    ("DoorKey-16x16-v0", 40),
+    ("FourRooms-v0", 200),
+    ("LavaGapS6-v0", 200),
+    ("LavaCrossingS9N2-v0", 200),
+    ("LavaCrossingS9N3-v0", 200),
+    ("LavaCrossingS11N5-v0", 100),
+    ("SimpleCrossingS9N1-v0", 200),
+    ("SimpleCrossingS9N3-v0", 200),
+    ("SimpleCrossingS11N5-v0", 100),
+]
 
 # Biased towards acting on objects so that keys are picked up and doors opened often.
 ACTION_PROBS = np.array([0.15, 0.15, 0.3, 0.12, 0.08, 0.15, 0.05])

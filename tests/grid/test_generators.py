@@ -1,0 +1,137 @@
+"""Property tests over many sampled levels of every grid generator: valid and solvable."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from bfs import DOOR, EMPTY, GOAL, KEY, WALL, shortest_path
+
+import curriculax
+from curriculax.envs.grid.maze import MAX_TRIES, mutate_maze
+
+LEVELS = 1000
+
+
+def _sample(env_id, count=LEVELS, seed=0, **config):
+    env, params = curriculax.make(env_id, **config)
+    keys = jax.random.split(jax.random.key(seed), count)
+    levels = jax.jit(jax.vmap(env.sample_level, (0, None)))(keys, params)
+    return env, params, jax.device_get(levels)
+
+
+def _check_common(levels):
+    kinds = levels.grid[..., 0]
+    for i in range(len(kinds)):
+        x, y = levels.agent_pos[i]
+        assert kinds[i, y, x] == EMPTY, f"level {i}: agent starts on {kinds[i, y, x]}"
+        assert (kinds[i] == GOAL).sum() == 1, f"level {i}: not exactly one goal"
+        assert 0 <= levels.agent_dir[i] < 4
+
+
+@pytest.mark.parametrize("env_id", ["Empty-8x8-v0", "Empty-Random-6x6-v0", "Empty-16x16-v0"])
+def test_empty_levels_are_solvable(env_id):
+    _, _, levels = _sample(env_id)
+    _check_common(levels)
+    for i in range(LEVELS):
+        assert shortest_path(levels.grid[i, ..., 0], levels.agent_pos[i]) is not None
+
+
+@pytest.mark.parametrize("env_id", ["DoorKey-5x5-v0", "DoorKey-8x8-v0", "DoorKey-16x16-v0"])
+def test_doorkey_levels_have_reachable_key_and_a_path_through_the_door(env_id):
+    _, _, levels = _sample(env_id)
+    _check_common(levels)
+    for i in range(LEVELS):
+        kinds = levels.grid[i, ..., 0]
+        assert (kinds == KEY).sum() == 1 and (kinds == DOOR).sum() == 1
+        assert shortest_path(kinds, levels.agent_pos[i], goal_kind=KEY) is not None
+        assert shortest_path(kinds, levels.agent_pos[i]) is None  # the locked door blocks
+        with_door_open = shortest_path(kinds, levels.agent_pos[i], passable={EMPTY, KEY, DOOR})
+        assert with_door_open is not None
+
+
+@pytest.mark.parametrize(
+    "env_id",
+    [
+        "FourRooms-v0",
+        "LavaGapS5-v0",
+        "LavaGapS7-v0",
+        "LavaCrossingS9N3-v0",
+        "SimpleCrossingS11N5-v0",
+    ],
+)
+def test_minigrid_style_levels_are_solvable_around_lava_and_walls(env_id):
+    _, _, levels = _sample(env_id)
+    _check_common(levels)
+    for i in range(LEVELS):
+        assert shortest_path(levels.grid[i, ..., 0], levels.agent_pos[i]) is not None, i
+
+
+def test_crossing_draws_the_requested_number_of_rivers():
+    _, _, levels = _sample("LavaCrossingS11N5-v0", count=200)
+    kinds = levels.grid[..., 0]
+    inner = kinds[:, 1:-1, 1:-1] == 9  # lava
+    rivers = (inner.sum(axis=1) >= 7).sum(axis=1) + (inner.sum(axis=2) >= 7).sum(axis=1)
+    assert (rivers == 5).all()
+
+
+@pytest.mark.parametrize("n_walls", [0, 25, 60, 100])
+def test_ued_maze_levels_are_solvable_with_exactly_n_walls(n_walls):
+    _, _, levels = _sample("Maze-v0", n_walls=n_walls)
+    _check_common(levels)
+    walls = (levels.grid[..., 0] == WALL).sum(axis=(1, 2))
+    # with 100 walls a level may exhaust its tries and fall back to no walls
+    assert (walls == n_walls).mean() > (0.98 if n_walls <= 60 else 0.5)
+    assert set(np.unique(walls)) <= {0, n_walls}
+    for i in range(LEVELS):
+        assert shortest_path(levels.grid[i, ..., 0], levels.agent_pos[i]) is not None, i
+
+
+def test_ued_maze_without_the_solvable_filter_is_plain_domain_randomisation():
+    _, _, levels = _sample("Maze-60Walls-v0", solvable_only=False)
+    unsolvable = sum(
+        shortest_path(levels.grid[i, ..., 0], levels.agent_pos[i]) is None for i in range(LEVELS)
+    )
+    assert 0 < unsolvable < LEVELS // 2
+    assert ((levels.grid[..., 0] == WALL).sum(axis=(1, 2)) == 60).all()
+    assert MAX_TRIES >= 16
+
+
+@pytest.mark.parametrize("maze_size", [5, 9, 15])
+def test_perfect_mazes_are_spanning_trees(maze_size):
+    _, _, levels = _sample("PerfectMaze-15x15-v0", maze_size=maze_size)
+    _check_common(levels)
+    n = (maze_size - 1) // 2
+    for i in range(LEVELS):
+        kinds = levels.grid[i, ..., 0]
+        open_cells = kinds != WALL
+        # n*n rooms joined by n*n - 1 passages, all inside the maze's outer wall: a tree
+        assert open_cells.sum() == n * n + n * n - 1
+        assert not open_cells[maze_size - 1 :, :].any() and not open_cells[:, maze_size - 1 :].any()
+        assert shortest_path(kinds, levels.agent_pos[i]) is not None
+
+
+def test_mutations_keep_maze_levels_valid():
+    env, params, levels = _sample("Maze-v0", count=300)
+    keys = jax.random.split(jax.random.key(1), 300)
+    mutated = jax.device_get(
+        jax.jit(jax.vmap(env.mutate_level, (0, 0, None)))(keys, levels, params)
+    )
+    _check_common(mutated)
+    before = (levels.grid[..., 0] == WALL).sum(axis=(1, 2))
+    after = (mutated.grid[..., 0] == WALL).sum(axis=(1, 2))
+    assert (np.abs(after - before) <= 3).all() and (after != before).any()
+    np.testing.assert_array_equal(mutated.agent_pos, levels.agent_pos)
+    moved = (mutated.grid[..., 0] == GOAL) != (levels.grid[..., 0] == GOAL)
+    assert 0.3 < moved.any(axis=(1, 2)).mean() < 0.7  # the goal moves half the time
+
+
+def test_mutation_is_pure_and_key_dependent():
+    _, _, levels = _sample("Maze-v0", count=1)
+    level = jax.tree.map(lambda x: jnp.asarray(x[0]), levels)
+    a = mutate_maze(jax.random.key(0), level, num_edits=5)
+    b = mutate_maze(jax.random.key(0), level, num_edits=5)
+    c = mutate_maze(jax.random.key(1), level, num_edits=5)
+    np.testing.assert_array_equal(a.grid, b.grid)
+    assert not np.array_equal(a.grid, c.grid)
