@@ -42,3 +42,20 @@ for _size, _n in ((9, 1), (9, 2), (9, 3), (11, 5)):
             num_crossings=_n,
             lava=_lava,
         )
+
+# MultiRoom, MiniGrid's ids and step limits (20 per room). MiniGrid's legacy N4-S5-v0 draws 6
+# rooms (its registration says so), v1 the 4 rooms its name promises; both as MiniGrid has them.
+for _name, _rooms, _room_size in (
+    ("N2-S4-v0", 2, 4),
+    ("N4-S5-v0", 6, 5),
+    ("N4-S5-v1", 4, 5),
+    ("N6-v0", 6, 10),
+):
+    register(
+        f"MultiRoom-{_name}",
+        f"{_GRID}.multiroom:MultiRoom",
+        size=25,
+        num_rooms=_rooms,
+        max_room_size=_room_size,
+        max_steps=20 * _rooms,
+    )

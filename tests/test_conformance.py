@@ -18,18 +18,40 @@ import curriculax
 IDS = curriculax.registered_ids()
 
 
+def _first_id_per_class(ids):
+    seen, firsts = set(), []
+    for env_id in ids:
+        entry = curriculax.spec(env_id).entry_point
+        if entry not in seen:
+            seen.add(entry)
+            firsts.append(env_id)
+    return firsts
+
+
+# The functional checks compile a vmapped reset and step per id: every env class in the default
+# suite, every id in the slow one. The gymnasium checks run for every id in both.
+FUNCTIONAL_IDS = [
+    pytest.param(i, marks=() if i in _first_id_per_class(IDS) else pytest.mark.slow) for i in IDS
+]
+
+
 @pytest.fixture(scope="module", params=IDS)
 def env_id(request):
     return request.param
 
 
-@pytest.mark.parametrize("render_mode", [None, "rgb_array"])
-def test_check_env_passes_with_warnings_as_errors(env_id, render_mode):
-    env = gymnasium.make(env_id, render_mode=render_mode)
+def test_check_env_passes_with_warnings_as_errors(env_id):
+    env = gymnasium.make(env_id, render_mode="rgb_array")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         check_env(env.unwrapped, skip_render_check=False)
     env.close()
+
+
+def test_check_env_passes_without_render_mode():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_env(gymnasium.make(IDS[0]).unwrapped)
 
 
 def _rollout(env, seed, actions):
@@ -72,35 +94,26 @@ def test_pickled_env_continues_identically(env_id):
         np.testing.assert_equal(env.step(action), clone.step(action))
 
 
-def test_one_trace_per_shape_across_params_and_states(env_id):
-    env, params = curriculax.make(env_id)
-
-    @jax.jit
-    @chex.assert_max_traces(n=1)
-    def step(key, state, action, params):
-        return env.step(key, state, action, params)
-
-    _, state = env.reset(jax.random.key(0), params)
-    other = params.replace(max_steps=params.max_steps + 7)
-    for i, p in enumerate([params, other, params]):
-        _, state, *_ = step(jax.random.key(i), state, jnp.int32(i % 7), p)
-    chex.clear_trace_counter()
-
-
-def test_jit_vmap_shapes_spaces_and_finite_values(env_id):
-    env, params = curriculax.make(env_id)
+@pytest.mark.parametrize("functional_id", FUNCTIONAL_IDS)
+def test_jit_vmap_one_trace_shapes_spaces_and_finite_values(functional_id):
+    env, params = curriculax.make(functional_id)
     batch = 4
     obs_space, action_space = env.observation_space(params), env.action_space(params)
+
+    def step(key, state, action, params):  # a fresh function: its own trace counter
+        return env.step(key, state, action, params)
+
     reset = jax.jit(jax.vmap(env.reset, (0, None)))
-    step = jax.jit(jax.vmap(env.step, (0, 0, 0, None)))
+    step = jax.jit(jax.vmap(chex.assert_max_traces(step, n=1), (0, 0, 0, None)))
     obs, state = reset(jax.random.split(jax.random.key(0), batch), params)
     assert obs.shape == (batch, *obs_space.shape) and obs.dtype == obs_space.dtype
+    other = params.replace(max_steps=params.max_steps + 7)  # new values, same shapes: no retrace
     key = jax.random.key(1)
-    for _ in range(20):
+    for i in range(20):
         key, act_key, step_key = jax.random.split(key, 3)
         actions = action_space.sample(act_key, (batch,))
         obs, state, reward, terminated, truncated, _ = step(
-            jax.random.split(step_key, batch), state, actions, params
+            jax.random.split(step_key, batch), state, actions, other if i % 2 else params
         )
         assert obs.shape == (batch, *obs_space.shape)
         assert reward.shape == terminated.shape == truncated.shape == (batch,)
@@ -108,12 +121,15 @@ def test_jit_vmap_shapes_spaces_and_finite_values(env_id):
         assert bool(jnp.all(jax.vmap(obs_space.contains)(obs)))
         chex.assert_tree_all_finite(reward)
         assert bool(jnp.all((reward >= 0) & (reward <= 1)))
+    chex.clear_trace_counter()
 
 
-def test_reset_to_level_option_starts_that_level(env_id):
+@pytest.mark.parametrize("functional_id", FUNCTIONAL_IDS)
+def test_reset_to_level_option_starts_that_level(functional_id):
+    env_id = functional_id
     core, params = curriculax.make(env_id)
-    level = core.sample_level(jax.random.key(5), params)
-    expected, _ = core.reset_to_level(jax.random.key(0), level, params)
+    level = jax.jit(core.sample_level)(jax.random.key(5), params)
+    expected, _ = jax.jit(core.reset_to_level)(jax.random.key(0), level, params)
     env = gymnasium.make(env_id)
     obs, _ = env.reset(seed=0, options={"level": jax.device_get(level)})
     np.testing.assert_array_equal(obs, expected)

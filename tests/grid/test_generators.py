@@ -135,3 +135,76 @@ def test_mutation_is_pure_and_key_dependent():
     c = mutate_maze(jax.random.key(1), level, num_edits=5)
     np.testing.assert_array_equal(a.grid, b.grid)
     assert not np.array_equal(a.grid, c.grid)
+
+
+MULTIROOM_IDS = [f"MultiRoom-{n}" for n in ("N2-S4-v0", "N4-S5-v0", "N4-S5-v1", "N6-v0")]
+_MULTIROOM_SAMPLER = []
+
+
+def _multiroom_sampler():
+    """One compiled sampler for every MultiRoom id (same static config; params per level)."""
+    if not _MULTIROOM_SAMPLER:
+        env, _ = curriculax.make("MultiRoom-N6-v0")
+        _MULTIROOM_SAMPLER.extend([env, jax.jit(jax.vmap(env.sample_level))])
+    return _MULTIROOM_SAMPLER
+
+
+def _sample_multiroom(params, count=LEVELS, seed=0):
+    _, sample = _multiroom_sampler()
+    batched = jax.tree.map(lambda x: jnp.broadcast_to(x, (count, *jnp.shape(x))), params)
+    return jax.device_get(sample(jax.random.split(jax.random.key(seed), count), batched))
+
+
+def _walk_distances(kinds, start, passable):
+    """BFS steps from ``start`` (x, y) to every cell reachable through ``passable`` kinds."""
+    dist = np.full(kinds.shape, -1)
+    dist[start[1], start[0]] = 0
+    frontier = [tuple(start)]
+    while frontier:
+        nxt = []
+        for x, y in frontier:
+            for nx, ny in ((x + 1, y), (x - 1, y), (x, y + 1), (x, y - 1)):
+                inside = 0 <= nx < kinds.shape[1] and 0 <= ny < kinds.shape[0]
+                if inside and dist[ny, nx] < 0 and kinds[ny, nx] in passable:
+                    dist[ny, nx] = dist[y, x] + 1
+                    nxt.append((nx, ny))
+        frontier = nxt
+    return dist
+
+
+@pytest.mark.parametrize("env_id", MULTIROOM_IDS)
+def test_multiroom_levels_are_chains_of_rooms_behind_closed_doors(env_id):
+    env, params = curriculax.make(env_id)
+    assert (env.size, env.max_rooms) == (_multiroom_sampler()[0].size, 6)
+    levels = _sample_multiroom(params)
+    _check_common(levels)
+    rooms = int(params.num_rooms)
+    full = 0
+    for i in range(LEVELS):
+        grid, start = levels.grid[i], levels.agent_pos[i]
+        kinds = grid[..., 0]
+        doors = np.argwhere(kinds == DOOR)  # (y, x)
+        full += len(doors) == rooms - 1
+        assert 1 <= len(doors) + 1 <= rooms, f"level {i}: {len(doors)} doors"
+        assert (grid[kinds == DOOR][:, 2] == 1).all(), f"level {i}: a door is not closed"
+        assert shortest_path(kinds, start, passable={EMPTY, DOOR}) is not None, i
+        assert shortest_path(kinds, start) is None, f"level {i}: goal reachable without a door"
+        # along the chain each door is further from the agent than the one before it
+        dist = _walk_distances(kinds, start, {EMPTY, DOOR, GOAL})
+        order = np.argsort(dist[doors[:, 0], doors[:, 1]])
+        assert (dist[doors[:, 0], doors[:, 1]] > 0).all(), f"level {i}: a door is unreachable"
+        colours = grid[doors[order, 0], doors[order, 1], 1]
+        assert (np.diff(colours.astype(int)) != 0).all(), f"level {i}: doors {colours}"
+    assert full / LEVELS > 0.99, f"{env_id}: {full / LEVELS:.3f} of levels have every room"
+
+
+def test_multiroom_room_count_is_a_traced_param_under_vmap():
+    _, params = curriculax.make("MultiRoom-N6-v0")
+    rooms = jnp.tile(jnp.array([2, 4], jnp.int32), LEVELS // 2)  # same shapes: no recompile
+    batch = jax.tree.map(lambda x: jnp.broadcast_to(x, (LEVELS, *jnp.shape(x))), params)
+    batch = batch.replace(num_rooms=rooms, max_steps=20 * rooms)
+    _, sample = _multiroom_sampler()
+    levels = jax.device_get(sample(jax.random.split(jax.random.key(3), LEVELS), batch))
+    _check_common(levels)
+    doors = (levels.grid[..., 0] == DOOR).sum(axis=(1, 2))
+    np.testing.assert_array_equal(doors, np.asarray(rooms) - 1)

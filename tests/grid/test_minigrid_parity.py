@@ -32,6 +32,8 @@ CASES = [
     ("LavaGapS7-v0", 100),
     ("LavaCrossingS9N1-v0", 100),
     ("SimpleCrossingS9N2-v0", 60),
+    ("MultiRoom-N2-S4-v0", 100),
+    ("MultiRoom-N4-S5-v0", 60),
 ]
 SLOW_CASES = [
     ("Empty-8x8-v0", 200),
@@ -45,6 +47,7 @@ SLOW_CASES = [
     ("SimpleCrossingS9N1-v0", 200),
     ("SimpleCrossingS9N3-v0", 200),
     ("SimpleCrossingS11N5-v0", 100),
+    ("MultiRoom-N6-v0", 100),
 ]
 
 # Biased towards acting on objects so that keys are picked up and doors opened often.
@@ -112,7 +115,9 @@ def _check_parity(name: str, episodes: int) -> None:
             if r_term or r_trunc:
                 ended += r_term
                 break
-    assert ended > 0 or "DoorKey" in name, f"{name}: no episode reached a terminal state"
+    # random actions rarely finish tasks that need a key or several doors
+    hard = name.startswith(("DoorKey", "MultiRoom-N4", "MultiRoom-N6"))
+    assert ended > 0 or hard, f"{name}: no episode reached a terminal state"
 
 
 @pytest.mark.parametrize(("name", "episodes"), CASES)
