@@ -47,37 +47,63 @@ def _as_dict(params: Any) -> dict[str, Any]:
     return {name: getattr(params, name) for name in params.__dataclass_fields__}
 
 
-@functools.lru_cache(maxsize=64)
-def _single_fns(env: Any) -> tuple[Any, Any, Any, Any, Unpacker]:
-    """Jitted reset, reset-to-level, step and render of one env (shared by equal envs).
+class _SingleEnvProgram:
+    """The compiled functions behind ``GymnasiumEnv``, shared by equal envs (``compiled``).
 
-    The step packs ``(obs, reward, terminated, truncated)`` into one buffer, unpacked by the
-    returned ``Unpacker``: one device-to-host transfer per step.
+    The episode's key, state and params travel between calls as one uint8 device buffer (the
+    *carry*) and a step's ``(obs, reward, terminated, truncated)`` come back as another, so a
+    step is one jitted call with two arguments and one transfer to the host.
     """
 
-    def reset(key, params):
-        key, sub = jax.random.split(key)
-        obs, state = env.reset(sub, params)
-        return key, obs, state
+    def __init__(self, env: Any) -> None:
+        params = env.default_params()
 
-    def reset_to_level(key, level, params):
-        key, sub = jax.random.split(key)
-        obs, state = env.reset_to_level(sub, level, params)
-        return key, obs, state
+        def carry_of(key, params):
+            _, state = env.reset(key, params)
+            return jax.random.key_data(key), state, params
 
-    def step(key, state, action, params):
-        key, sub = jax.random.split(key)
-        obs, state, reward, terminated, truncated, _ = env.step(sub, state, action, params)
-        return key, state, pack((obs, reward, terminated, truncated))
+        def outputs_of(key, params):
+            _, state = env.reset(key, params)
+            obs, _, reward, terminated, truncated, _ = env.step(key, state, jnp.int32(0), params)
+            return obs, reward, terminated, truncated
 
-    def outputs(key, params):
-        _, state = env.reset(key, params)
-        obs, _, reward, terminated, truncated, _ = env.step(key, state, jnp.int32(0), params)
-        return obs, reward, terminated, truncated
+        self.carry = Unpacker(jax.eval_shape(carry_of, jax.random.key(0), params))
+        self.outputs = Unpacker(jax.eval_shape(outputs_of, jax.random.key(0), params))
+        unpack_carry = self.carry.on_device
 
-    shapes = jax.eval_shape(outputs, jax.random.key(0), env.default_params())
-    fns = (jax.jit(reset), jax.jit(reset_to_level), jax.jit(step), jax.jit(env.render))
-    return (*fns, Unpacker(shapes))
+        def start(key, state, params):
+            return pack((jax.random.key_data(key), state, params))
+
+        def reset(key, params):
+            key, sub = jax.random.split(key)
+            obs, state = env.reset(sub, params)
+            return start(key, state, params), obs
+
+        def reset_to_level(key, level, params):
+            key, sub = jax.random.split(key)
+            obs, state = env.reset_to_level(sub, level, params)
+            return start(key, state, params), obs
+
+        def step(carry, action):
+            key_data, state, params = unpack_carry(carry)
+            key, sub = jax.random.split(jax.random.wrap_key_data(key_data))
+            obs, state, reward, terminated, truncated, _ = env.step(sub, state, action, params)
+            return start(key, state, params), pack((obs, reward, terminated, truncated))
+
+        def render(carry):
+            _, state, params = unpack_carry(carry)
+            return env.render(state, params)
+
+        self.reset = jax.jit(reset)
+        self.reset_to_level = jax.jit(reset_to_level)
+        self.step = jax.jit(step)
+        self.render = jax.jit(render)
+
+    @staticmethod
+    @functools.lru_cache(maxsize=64)
+    def compiled(env: Any) -> _SingleEnvProgram:
+        """The program of ``env``, built once per distinct env."""
+        return _SingleEnvProgram(env)
 
 
 class _Viewer:
@@ -130,10 +156,8 @@ class GymnasiumEnv(_Viewer, gymnasium.Env):
         self._caption = env_id
         self.observation_space = self.env.observation_space(self.params).to_gymnasium()
         self.action_space = self.env.action_space(self.params).to_gymnasium()
-        fns = _single_fns(self.env)
-        self._reset_fn, self._reset_level_fn, self._step_fn, self._render_fn, self._unpack = fns
-        self._key: PRNGKey | None = None
-        self._state: Any = None
+        self._program = _SingleEnvProgram.compiled(self.env)
+        self._carry: Any = None  # uint8 device buffer: key, state and params
         self._viewer = None
 
     def reset(
@@ -146,31 +170,31 @@ class GymnasiumEnv(_Viewer, gymnasium.Env):
         if unknown:
             raise ValueError(f"unknown reset options {unknown}; expected 'params' and/or 'level'")
         self.params = _resolve_params(self.env, self.params, options.get("params"))
-        if seed is not None or self._key is None:
-            self._key = key_from_seed(
-                seed if seed is not None else int(self.np_random.integers(2**63))
-            )
+        if seed is not None:
+            key = key_from_seed(seed)
+        elif self._carry is not None:  # continue the key of the previous episodes
+            key = jax.random.wrap_key_data(jnp.asarray(self._program.carry(self._carry)[0]))
+        else:
+            key = key_from_seed(int(self.np_random.integers(2**63)))
         if options.get("level") is not None:
             level = self.env.coerce_level(options["level"])
             if jax.tree.leaves(level)[0].ndim != jax.tree.leaves(self.env.level_shape())[0].ndim:
                 raise ValueError("options['level'] must be one level, without a batch dimension")
-            self._key, obs, self._state = self._reset_level_fn(self._key, level, self.params)
+            self._carry, obs = self._program.reset_to_level(key, level, self.params)
         else:
-            self._key, obs, self._state = self._reset_fn(self._key, self.params)
+            self._carry, obs = self._program.reset(key, self.params)
         if self.render_mode == "human":
             self.render()
         return np.asarray(obs), {}
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         """One step; ``action`` must be an element of ``action_space``."""
-        if self._state is None:
+        if self._carry is None:
             raise RuntimeError("call reset() before step()")
         if not self.action_space.contains(action):
             raise ValueError(f"invalid action {action!r}: not in {self.action_space}")
-        self._key, self._state, out = self._step_fn(
-            self._key, self._state, np.asarray(action, np.int32), self.params
-        )
-        obs, reward, terminated, truncated = self._unpack(out)
+        self._carry, out = self._program.step(self._carry, np.asarray(action, np.int32))
+        obs, reward, terminated, truncated = self._program.outputs(out)
         if self.render_mode == "human":
             self.render()
         return obs, float(reward), bool(terminated), bool(truncated), {}
@@ -180,29 +204,26 @@ class GymnasiumEnv(_Viewer, gymnasium.Env):
         if self.render_mode is None:
             gymnasium.logger.warn("render() called without a render_mode; pass one to make()")
             return None
-        if self._state is None:
+        if self._carry is None:
             raise RuntimeError("call reset() before render()")
-        frame = np.asarray(self._render_fn(self._state, self.params))
+        frame = np.asarray(self._program.render(self._carry))
         if self.render_mode == "human":
             self._show(frame)
             return None
         return frame
 
     def __getstate__(self) -> dict[str, Any]:
-        key = None if self._key is None else np.asarray(jax.random.key_data(self._key))
         return {
             "init_args": self._init_args,
             "params": jax.device_get(self.params),
-            "key": key,
-            "state": jax.device_get(self._state),
+            "carry": None if self._carry is None else np.asarray(self._carry),
             "np_random": self._np_random,
         }
 
     def __setstate__(self, saved: dict[str, Any]) -> None:
         self.__init__(**saved["init_args"])
         self.params = jax.tree.map(jnp.asarray, saved["params"])
-        self._key = None if saved["key"] is None else jax.random.wrap_key_data(saved["key"])
-        self._state = None if saved["state"] is None else jax.tree.map(jnp.asarray, saved["state"])
+        self._carry = None if saved["carry"] is None else jnp.asarray(saved["carry"])
         self._np_random = saved["np_random"]
 
 

@@ -1,7 +1,8 @@
-"""Pack a pytree of arrays into one uint8 buffer on device and unpack it on the host.
+"""Pack a pytree of arrays into one uint8 buffer, and unpack it on the host or on device.
 
-The gymnasium adapters return several small arrays per step; fetching them one by one costs a
-device round-trip each. Packing them inside the jitted step makes it one transfer.
+Each argument and result of a jitted call costs dispatch time, and each result fetched to the host
+a round-trip. The single-env gymnasium adapter therefore keeps its key, state and params in one
+device buffer and gets its step results back as one buffer.
 """
 
 from __future__ import annotations
@@ -29,7 +30,10 @@ def pack(tree: PyTree) -> Array:
 
 
 class Unpacker:
-    """Rebuilds, as numpy arrays, the pytree that ``pack`` packed.
+    """Rebuilds the pytree that ``pack`` packed, on the host or on device.
+
+    ``__call__`` gives numpy arrays on the host; ``on_device`` gives JAX arrays inside a jitted
+    function.
 
     Args:
         shapes: the ``jax.ShapeDtypeStruct`` pytree of what was packed (``jax.eval_shape``).
@@ -54,5 +58,19 @@ class Unpacker:
         for offset, size, shape, dtype in self.layout:
             chunk = raw[offset : offset + size]
             value = chunk.astype(bool) if dtype == np.bool_ else chunk.view(dtype)
+            leaves.append(value.reshape(shape))
+        return jax.tree.unflatten(self.treedef, leaves)
+
+    def on_device(self, buffer: Array) -> PyTree:
+        """The pytree held in ``buffer`` (uint8 [nbytes]), as traced JAX arrays."""
+        leaves = []
+        for offset, size, shape, dtype in self.layout:
+            chunk = buffer[offset : offset + size]
+            if dtype == np.bool_:
+                value = chunk != 0
+            elif dtype.itemsize == 1:
+                value = jax.lax.bitcast_convert_type(chunk, dtype)
+            else:
+                value = jax.lax.bitcast_convert_type(chunk.reshape(-1, dtype.itemsize), dtype)
             leaves.append(value.reshape(shape))
         return jax.tree.unflatten(self.treedef, leaves)

@@ -24,3 +24,12 @@ def test_pack_then_unpack_restores_every_leaf_exactly():
         assert got.dtype == np.asarray(want).dtype and got.shape == want.shape
         np.testing.assert_array_equal(got, np.asarray(want))
     out["obs"][0, 0, 0, 0] = 9  # the caller owns a writable copy
+
+
+def test_unpack_on_device_inside_jit_restores_every_leaf():
+    tree = (jax.random.key_data(jax.random.key(3)), jnp.array([True, False]), jnp.float32(2.5))
+    unpack = Unpacker(jax.eval_shape(lambda t: t, tree))
+    out = jax.jit(lambda t: unpack.on_device(pack(t)))(tree)
+    for got, want in zip(jax.tree.leaves(out), jax.tree.leaves(tree), strict=True):
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
