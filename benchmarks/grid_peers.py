@@ -60,10 +60,10 @@ QUICK_BATCHES = (1, 64, 1024)
 OURS, XLAND, NAVIX, MINIGRID = "curriculax", "XLand-MiniGrid", "NAVIX", "MiniGrid"
 JAX_LIBRARIES = (OURS, XLAND, NAVIX)
 VIEWS = {
-    OURS: "7×7×3, occlusion as MiniGrid (none in Empty)",
+    OURS: "7×7×3, MiniGrid's occlusion (Empty sees through walls, as in MiniGrid)",
     XLAND: "7×7×2, no occlusion",
     NAVIX: "7×7×3 `symbolic_first_person`, no occlusion",
-    MINIGRID: "7×7×3 (`ImgObsWrapper`), occlusion (none in Empty)",
+    MINIGRID: "7×7×3 (`ImgObsWrapper`), occlusion (Empty sees through walls)",
 }
 # Peers' goal thresholds, from the issue: at batch >= the key, curriculax / the other >= the value.
 PEER_GOAL = (1024, 2.0)
