@@ -36,9 +36,7 @@ Prints Markdown tables.
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 import os
-import platform
 import statistics
 import time
 from collections.abc import Callable
@@ -49,6 +47,7 @@ import gymnasium
 import jax
 import jax.numpy as jnp
 import numpy as np
+from machine_info import describe_machine
 
 import curriculax
 from curriculax.autoreset import AutoResetVecEnv
@@ -126,26 +125,8 @@ TASKS = {
 # --------------------------------------------------------------------------- helpers
 
 
-def version(package: str) -> str:
-    try:
-        return importlib.metadata.version(package)
-    except importlib.metadata.PackageNotFoundError:
-        return "not installed"
-
-
 def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if "model name" in line)
-    except (OSError, StopIteration):
-        pass
-    packages = ("xminigrid", "navix", "minigrid", "gymnasium")
-    return (
-        f"{cpu}, {os.cpu_count()} logical cores, Python {platform.python_version()}, "
-        f"jax {jax.__version__} on {jax.devices()[0].platform}, "
-        + ", ".join(f"{p} {version(p)}" for p in packages)
-    )
+    return describe_machine(("xminigrid", "navix", "minigrid", "gymnasium"))
 
 
 def nbytes(tree: Any) -> int:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import time
 
@@ -27,6 +26,7 @@ import gymnasium
 import jax
 import jax.numpy as jnp
 import numpy as np
+from machine_info import describe_machine
 
 import curriculax
 from curriculax.autoreset import AutoResetVecEnv
@@ -34,19 +34,6 @@ from curriculax.rollout import random_rollout
 
 ENVS = ("Empty-8x8-v0", "DoorKey-8x8-v0")
 STEPS = 256
-
-
-def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if "model name" in line)
-    except (OSError, StopIteration):
-        pass
-    return (
-        f"{cpu}, {os.cpu_count()} logical cores, Python {platform.python_version()}, "
-        f"jax {jax.__version__} on {jax.devices()[0].platform}, gymnasium {gymnasium.__version__}"
-    )
 
 
 def timed(fn, *args):
@@ -254,7 +241,7 @@ def main() -> None:
     args = parser.parse_args()
     batches = (1, 64, 1024) if args.quick else (1, 8, 64, 256, 1024, 8192)
     sections = set(args.sections.split(","))
-    print(f"Machine: {machine()}; load average {os.getloadavg()[0]:.1f} at start.")
+    print(f"Machine: {describe_machine()}; load average {os.getloadavg()[0]:.1f} at start.")
     if "batch" in sections:
         batch_table(args.repeats, batches)
     if "gym" in sections:
