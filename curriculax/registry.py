@@ -98,6 +98,21 @@ def spec(env_id: str) -> EnvSpec:
     )
 
 
+def constructor_options(cls: type) -> set[str]:
+    """Keyword names ``cls(...)`` accepts, following ``**kwargs`` forwarded to base classes."""
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        if "__init__" not in vars(klass):
+            continue
+        parameters = inspect.signature(klass.__init__).parameters.values()
+        named = [p for p in parameters if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
+        # a base class's arguments without a default are the subclass's to fill in
+        names |= {p.name for p in named if not names or p.default is not p.empty}
+        if not any(p.kind == p.VAR_KEYWORD for p in parameters):
+            break
+    return names - {"self"}
+
+
 def make(env_id: str, **config: Any) -> tuple[Any, Any]:
     """Builds the functional env of ``env_id`` and its params.
 
@@ -114,7 +129,7 @@ def make(env_id: str, **config: Any) -> tuple[Any, Any]:
     env_spec = spec(env_id)
     cls = env_spec.load()
     options = {**env_spec.kwargs, **config}
-    accepted = set(inspect.signature(cls.__init__).parameters) - {"self"}
+    accepted = constructor_options(cls)
     static = {k: v for k, v in options.items() if k in accepted}
     env = cls(**static)
     overrides = {k: v for k, v in options.items() if k not in accepted}

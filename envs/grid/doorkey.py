@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 from flax import struct
@@ -39,8 +41,14 @@ class DoorKey(GridEnv[DoorKeyParams]):
         see_through_walls: skip occlusion (MiniGrid's DoorKey does not).
     """
 
-    def __init__(self, size: int = 8, view_size: int = 7, see_through_walls: bool = False) -> None:
-        super().__init__(size, size, view_size, see_through_walls)
+    def __init__(
+        self,
+        size: int = 8,
+        view_size: int = 7,
+        see_through_walls: bool = False,
+        **grid_config: Any,
+    ) -> None:
+        super().__init__(size, size, view_size, see_through_walls, **grid_config)
         if size < 5:
             raise ValueError(f"DoorKey needs size >= 5 (room, wall and door), got {size}")
         self.size = size

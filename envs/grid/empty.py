@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 from flax import struct
@@ -40,8 +42,14 @@ class Empty(GridEnv[EmptyParams]):
         see_through_walls: skip occlusion (MiniGrid's Empty does).
     """
 
-    def __init__(self, size: int = 8, view_size: int = 7, see_through_walls: bool = True) -> None:
-        super().__init__(size, size, view_size, see_through_walls)
+    def __init__(
+        self,
+        size: int = 8,
+        view_size: int = 7,
+        see_through_walls: bool = True,
+        **grid_config: Any,
+    ) -> None:
+        super().__init__(size, size, view_size, see_through_walls, **grid_config)
         if size < 4:
             raise ValueError(f"Empty needs size >= 4 (start and goal apart), got {size}")
         self.size = size

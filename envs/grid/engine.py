@@ -29,6 +29,9 @@ from curriculax.envs.grid.render import render_grid
 from curriculax.spaces import Box, Discrete
 from curriculax.types import Array, EnvState, PRNGKey
 
+#: The ``observation`` choices of grid envs.
+OBSERVATIONS = ("image", "full", "rgb")
+
 
 @struct.dataclass
 class GridLevel:
@@ -208,10 +211,21 @@ class GridEnv(Env[GridLevel, GridState, ParamsT]):
         view_size: V, side of the egocentric view; odd and at least 3.
         see_through_walls: skip occlusion, every view cell is visible (MiniGrid's flag of the
             same name; its ``Empty`` sets it, its ``DoorKey`` does not).
+        observation: ``"image"`` (MiniGrid's egocentric encoding, uint8 [V, V, 3]), ``"full"``
+            (the whole grid with the agent, as MiniGrid's ``FullyObsWrapper``: uint8 [W, H, 3]
+            indexed ``[x, y]``) or ``"rgb"`` (pixels of the egocentric view, as MiniGrid's
+            ``RGBImgPartialObsWrapper``: uint8 [V * tile_size, V * tile_size, 3]).
+        tile_size: pixels per cell of the ``"rgb"`` observation (MiniGrid's wrapper: 8).
     """
 
     def __init__(
-        self, height: int, width: int, view_size: int = 7, see_through_walls: bool = False
+        self,
+        height: int,
+        width: int,
+        view_size: int = 7,
+        see_through_walls: bool = False,
+        observation: str = "image",
+        tile_size: int = 8,
     ) -> None:
         for name, value in (("height", height), ("width", width), ("view_size", view_size)):
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
@@ -224,6 +238,12 @@ class GridEnv(Env[GridLevel, GridState, ParamsT]):
         self.width = int(width)
         self.view_size = int(view_size)
         self.see_through_walls = bool(see_through_walls)
+        if observation not in OBSERVATIONS:
+            raise ValueError(f"observation must be one of {OBSERVATIONS}, got {observation!r}")
+        if not isinstance(tile_size, int) or tile_size < 1:
+            raise ValueError(f"tile_size must be a positive int, got {tile_size!r}")
+        self.observation = observation
+        self.tile_size = tile_size
 
     # ----------------------------------------------------------------- engine
 
@@ -316,14 +336,37 @@ class GridEnv(Env[GridLevel, GridState, ParamsT]):
         return cells, visibility(transparent(cells)), coords
 
     def observe(self, state: GridState, params: ParamsT) -> Array:
-        """MiniGrid's egocentric ``image`` observation: uint8 [V, V, 3]."""
+        """The observation chosen by the ``observation`` config (see the class docstring)."""
+        if self.observation == "full":
+            full = jnp.swapaxes(state.grid, 0, 1)
+            agent = jnp.stack(
+                [jnp.uint8(Obj.AGENT), jnp.uint8(0), state.agent_dir.astype(jnp.uint8)]
+            )
+            return full.at[state.agent_pos[0], state.agent_pos[1]].set(agent)
         cells, seen, _ = self._view(state)
+        agent_cell = (self.view_size // 2, self.view_size - 1)
+        if self.observation == "rgb":  # occluded cells drawn empty, visible ones highlighted
+            cells = jnp.where(seen[..., None], cells, jnp.asarray(EMPTY_CELL))
+            cells = cells.at[agent_cell].set(state.carrying)
+            return render_grid(
+                jnp.swapaxes(cells, 0, 1),
+                jnp.array(agent_cell, jnp.int32),
+                jnp.asarray(3, jnp.int32),
+                self.tile_size,
+                jnp.swapaxes(seen, 0, 1),
+            )
         image = jnp.where(seen[..., None], cells, jnp.zeros(3, jnp.uint8))
-        return image.at[self.view_size // 2, self.view_size - 1].set(state.carrying)
+        return image.at[agent_cell].set(state.carrying)
 
     def observation_space(self, params: ParamsT) -> Box:
-        """uint8 [V, V, 3] (bounds 0..255 as MiniGrid declares them)."""
-        return Box(0, 255, (self.view_size, self.view_size, 3), np.dtype(np.uint8))
+        """uint8, of the shape the ``observation`` config gives (bounds 0..255 as MiniGrid's)."""
+        if self.observation == "full":
+            shape = (self.width, self.height, 3)
+        elif self.observation == "rgb":
+            shape = (self.view_size * self.tile_size, self.view_size * self.tile_size, 3)
+        else:
+            shape = (self.view_size, self.view_size, 3)
+        return Box(0, 255, shape, np.dtype(np.uint8))
 
     def action_space(self, params: ParamsT) -> Discrete:
         """The 7 MiniGrid actions (see ``Action``)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 from flax import struct
@@ -35,8 +37,14 @@ class FourRooms(GridEnv[FourRoomsParams]):
         see_through_walls: skip occlusion (MiniGrid's FourRooms does not).
     """
 
-    def __init__(self, size: int = 19, view_size: int = 7, see_through_walls: bool = False):
-        super().__init__(size, size, view_size, see_through_walls)
+    def __init__(
+        self,
+        size: int = 19,
+        view_size: int = 7,
+        see_through_walls: bool = False,
+        **grid_config: Any,
+    ):
+        super().__init__(size, size, view_size, see_through_walls, **grid_config)
         if size < 7:
             raise ValueError(f"FourRooms needs size >= 7, got {size}")
         self.size = size

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import re
 from importlib import resources
+from typing import Any
 
 import jax.numpy as jnp
 import numpy as np
@@ -47,12 +48,18 @@ class HeldOutMaze(GridEnv[EnvParams]):
         see_through_walls: skip occlusion.
     """
 
-    def __init__(self, layout: str, view_size: int = 5, see_through_walls: bool = False):
+    def __init__(
+        self,
+        layout: str,
+        view_size: int = 5,
+        see_through_walls: bool = False,
+        **grid_config: Any,
+    ):
         layouts = heldout_layouts()
         if layout not in layouts:
             raise ValueError(f"unknown held-out maze {layout!r}; known: {sorted(layouts)}")
         height, width = _level(layout)[0].shape[:2]
-        super().__init__(height, width, view_size, see_through_walls)
+        super().__init__(height, width, view_size, see_through_walls, **grid_config)
         self.layout = layout
 
     def default_params(self) -> EnvParams:

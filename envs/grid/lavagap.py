@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 from flax import struct
@@ -39,8 +41,14 @@ class LavaGap(GridEnv[LavaGapParams]):
         see_through_walls: skip occlusion (MiniGrid's LavaGap does not).
     """
 
-    def __init__(self, size: int = 7, view_size: int = 7, see_through_walls: bool = False):
-        super().__init__(size, size, view_size, see_through_walls)
+    def __init__(
+        self,
+        size: int = 7,
+        view_size: int = 7,
+        see_through_walls: bool = False,
+        **grid_config: Any,
+    ):
+        super().__init__(size, size, view_size, see_through_walls, **grid_config)
         if size < 5:
             raise ValueError(f"LavaGap needs size >= 5, got {size}")
         self.size = size

@@ -8,6 +8,8 @@ search) of a size the params choose. Both support ACCEL's ``mutate_level``.
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -68,8 +70,14 @@ class Maze(GridEnv[MazeParams]):
         see_through_walls: skip occlusion.
     """
 
-    def __init__(self, size: int = 13, view_size: int = 5, see_through_walls: bool = False):
-        super().__init__(size, size, view_size, see_through_walls)
+    def __init__(
+        self,
+        size: int = 13,
+        view_size: int = 5,
+        see_through_walls: bool = False,
+        **grid_config: Any,
+    ):
+        super().__init__(size, size, view_size, see_through_walls, **grid_config)
         self.size = size
 
     def default_params(self) -> MazeParams:
@@ -173,8 +181,14 @@ class PerfectMaze(GridEnv[PerfectMazeParams]):
         see_through_walls: skip occlusion.
     """
 
-    def __init__(self, size: int = 15, view_size: int = 5, see_through_walls: bool = False):
-        super().__init__(size, size, view_size, see_through_walls)
+    def __init__(
+        self,
+        size: int = 15,
+        view_size: int = 5,
+        see_through_walls: bool = False,
+        **grid_config: Any,
+    ):
+        super().__init__(size, size, view_size, see_through_walls, **grid_config)
         if size < 5 or size % 2 == 0:
             raise ValueError(f"PerfectMaze needs an odd size >= 5, got {size}")
         self.size = size

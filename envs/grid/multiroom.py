@@ -7,6 +7,8 @@ drawn again, without limit. Here one ``lax.while_loop`` iteration is one try.
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 from flax import struct
@@ -87,8 +89,9 @@ class MultiRoom(GridEnv[MultiRoomParams]):
         max_rooms: int = 6,
         view_size: int = 7,
         see_through_walls: bool = False,
+        **grid_config: Any,
     ) -> None:
-        super().__init__(size, size, view_size, see_through_walls)
+        super().__init__(size, size, view_size, see_through_walls, **grid_config)
         if size < 5:
             raise ValueError(f"MultiRoom needs size >= 5 (one 4x4 room), got {size}")
         if not isinstance(max_rooms, int) or isinstance(max_rooms, bool) or max_rooms < 1:
