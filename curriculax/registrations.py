@@ -59,3 +59,21 @@ for _name, _rooms, _room_size in (
         max_room_size=_room_size,
         max_steps=20 * _rooms,
     )
+
+# KeyCorridor, MiniGrid's ids: S room size, R rows of 3 rooms; 30 * S**2 steps.
+for _room_size, _rows in ((3, 1), (3, 2), (3, 3), (4, 3), (5, 3), (6, 3)):
+    register(
+        f"KeyCorridorS{_room_size}R{_rows}-v0",
+        f"{_GRID}.keycorridor:KeyCorridor",
+        max_room_size=_room_size,
+        max_rows=_rows,
+    )
+
+# Memory, MiniGrid's ids and sizes; 5 * size**2 steps.
+for _size, _random in ((17, True), (13, True), (13, False), (11, False), (9, False), (7, False)):
+    register(
+        f"MemoryS{_size}{'Random' if _random else ''}-v0",
+        f"{_GRID}.memory:Memory",
+        size=_size,
+        random_length=_random,
+    )

@@ -1,11 +1,13 @@
 """Writes a picture of every registered task to docs/images/ (needs the ``render`` extra).
 
-Usage: ``python docs/make_pictures.py``. Each picture is the start of the level drawn by seed 0,
-rendered with the agent's field of view highlighted.
+Usage: ``python docs/make_pictures.py [ID ...]`` (every registered id when none is named). Each
+picture is the start of the level drawn by seed 0, rendered with the agent's field of view
+highlighted.
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import imageio.v3 as iio
@@ -17,10 +19,16 @@ import curriculax
 OUT = Path(__file__).parent / "images"
 
 
-def main() -> None:
-    """Renders seed 0 of every registered id into docs/images/<Name>.png."""
+def main(ids: list[str]) -> None:
+    """Renders seed 0 of each id (all registered ones if ``ids`` is empty) to docs/images/.
+
+    Args:
+        ids: ids with or without the ``curriculax/`` prefix; the picture of ``curriculax/X-v0``
+            is ``docs/images/X-v0.png``.
+    """
     OUT.mkdir(exist_ok=True)
-    for env_id in curriculax.registered_ids():
+    for env_id in ids or curriculax.registered_ids():
+        env_id = curriculax.spec(env_id).id
         env, params = curriculax.make(env_id)
         _, state = env.reset(jax.random.key(0), params)
         frame = np.asarray(jax.jit(env.render, static_argnames="tile_size")(state, params, 16))
@@ -30,4 +38,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -190,6 +190,20 @@ def room_grid(height: int, width: int, size: Array) -> Array:
     return jnp.where(wall[..., None], jnp.asarray(WALL_CELL), jnp.asarray(EMPTY_CELL))
 
 
+def goal_reward(time: Array, max_steps: Array) -> Array:
+    """MiniGrid's success reward ``1 - 0.9 * time / max_steps``: float32 [].
+
+    Computed as one correctly rounded division of exact integers, so every compiled program
+    (single, vmapped, fused differently) gives the same float32 bits.
+
+    Args:
+        time: int32 [], the step count including the step that succeeds.
+        max_steps: int32 [], the episode length.
+    """
+    numerator = (10 * max_steps - 9 * time).astype(jnp.float32)
+    return numerator / (10 * max_steps).astype(jnp.float32)
+
+
 def random_cell(key: PRNGKey, allowed: Array) -> Array:
     """A uniformly random ``(x, y)`` among the True cells of ``allowed`` (bool [H, W])."""
     width = allowed.shape[1]
@@ -288,12 +302,7 @@ class GridEnv(Env[GridLevel, GridState, ParamsT]):
         agent_pos = jnp.where(forward & passable, ahead, state.agent_pos)
         reached_goal = forward & (kind == Obj.GOAL)
         terminated = reached_goal | (forward & (kind == Obj.LAVA))
-        # 1 - 0.9 t / T as one correctly rounded division of exact integers, so every compiled
-        # program (single, vmapped, fused differently) gives the same float32 bits.
-        numerator = (10 * params.max_steps - 9 * state.time).astype(jnp.float32)
-        reward = jnp.where(
-            reached_goal, numerator / (10 * params.max_steps).astype(jnp.float32), 0.0
-        )
+        reward = jnp.where(reached_goal, goal_reward(state.time, params.max_steps), 0.0)
 
         hands_empty = state.carrying[0] == Obj.EMPTY
         liftable = (kind == Obj.KEY) | (kind == Obj.BALL) | (kind == Obj.BOX)

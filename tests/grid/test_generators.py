@@ -207,3 +207,96 @@ def test_multiroom_room_count_is_a_traced_param_under_vmap():
     _check_common(levels)
     doors = (levels.grid[..., 0] == DOOR).sum(axis=(1, 2))
     np.testing.assert_array_equal(doors, np.asarray(rooms) - 1)
+
+
+BALL, LOCKED = 6, 2
+
+
+def _keycorridor_checks(grid, start, direction, room_size, rows) -> None:
+    """One KeyCorridor level: objects, the locked room, and every room reachable."""
+    kinds = grid[..., 0]
+    step = room_size - 1
+    assert kinds[start[1], start[0]] == EMPTY and 0 <= direction < 4
+    assert (kinds == KEY).sum() == 1 and (kinds == BALL).sum() == 1
+    doors = kinds == DOOR
+    locked = doors & (grid[..., 2] == LOCKED)
+    assert locked.sum() == 1 and (grid[doors & ~locked][:, 2] == 1).all()  # the rest closed
+    (ky, kx), (ly, lx), (by, bx) = (
+        np.argwhere(m)[0] for m in (kinds == KEY, locked, kinds == BALL)
+    )
+    assert grid[ky, kx, 1] == grid[ly, lx, 1], "the key is not the locked door's colour"
+    assert kx < step and bx > 2 * step and lx == 2 * step and by // step == ly // step
+    # the agent starts in the corridor's middle room, not facing the locked door
+    assert step <= start[0] <= 2 * step and start[1] // step in (rows // 2, rows // 2 + 1)
+    dx, dy = [(1, 0), (0, 1), (-1, 0), (0, -1)][direction]
+    assert (start[0] + dx, start[1] + dy) != (lx, ly)
+    # outside the rooms in use everything is wall
+    assert (kinds[rows * step + 1 :] == WALL).all() and (kinds[:, 3 * step + 1 :] == WALL).all()
+    behind_lock = np.where(locked, WALL, kinds)
+    assert shortest_path(behind_lock, start, goal_kind=KEY, passable={EMPTY, DOOR}) is not None
+    assert shortest_path(behind_lock, start, goal_kind=BALL, passable={EMPTY, DOOR, KEY}) is None
+    assert shortest_path(kinds, start, goal_kind=BALL, passable={EMPTY, DOOR, KEY}) is not None
+    # connect_all: with every door open, every free cell of every room is reachable
+    reach = _walk_distances(kinds, start, {EMPTY, DOOR, KEY, BALL}) >= 0
+    np.testing.assert_array_equal(reach, kinds != WALL)
+
+
+KEYCORRIDOR_IDS = [f"KeyCorridorS{s}-v0" for s in ("3R3", "6R3")]
+
+
+@pytest.mark.parametrize("env_id", KEYCORRIDOR_IDS)
+def test_keycorridor_levels_are_solvable_with_the_ball_behind_the_locked_door(env_id):
+    _, params, levels = _sample(env_id)
+    for i in range(LEVELS):
+        _keycorridor_checks(
+            levels.grid[i],
+            levels.agent_pos[i],
+            levels.agent_dir[i],
+            int(params.room_size),
+            int(params.num_rows),
+        )
+    # the key is drawn at every cell of every left-column room
+    assert len({tuple(np.argwhere(g[..., 0] == KEY)[0]) for g in levels.grid}) == (
+        (int(params.room_size) - 2) ** 2 * int(params.num_rows)
+    )
+
+
+def test_keycorridor_room_size_and_rows_are_traced_params_under_vmap():
+    env, params = curriculax.make("KeyCorridorS6R3-v0")
+    rng = np.random.default_rng(0)
+    sizes = rng.integers(3, 7, LEVELS).astype(np.int32)
+    rows = rng.integers(1, 4, LEVELS).astype(np.int32)
+    batch = jax.tree.map(lambda x: jnp.broadcast_to(x, (LEVELS, *jnp.shape(x))), params)
+    batch = batch.replace(room_size=jnp.asarray(sizes), num_rows=jnp.asarray(rows))
+    keys = jax.random.split(jax.random.key(2), LEVELS)
+    levels = jax.device_get(jax.jit(jax.vmap(env.sample_level))(keys, batch))
+    for i in range(LEVELS):
+        _keycorridor_checks(
+            levels.grid[i], levels.agent_pos[i], levels.agent_dir[i], sizes[i], rows[i]
+        )
+
+
+@pytest.mark.parametrize(
+    ("env_id", "size", "random_length"),
+    [("MemoryS7-v0", 7, False), ("MemoryS13Random-v0", 13, True), ("MemoryS17Random-v0", 17, True)],
+)
+def test_memory_levels_have_both_ends_reachable_and_one_match(env_id, size, random_length):
+    _, _, levels = _sample(env_id)
+    mid = size // 2
+    ends = set()
+    for i in range(LEVELS):
+        kinds, start = levels.grid[i, ..., 0], levels.agent_pos[i]
+        assert kinds[start[1], start[0]] == EMPTY and start[1] == mid and levels.agent_dir[i] == 0
+        objects = np.argwhere((kinds == KEY) | (kinds == BALL))  # (y, x), sorted by row
+        assert len(objects) == 3 and (levels.grid[i][kinds >= KEY][:, 1] == 1).all()  # green
+        upper, cue, lower = objects
+        assert tuple(cue) == (mid - 1, 1) and upper[0] == mid - 2 and lower[0] == mid + 2
+        assert upper[1] == lower[1] and kinds[tuple(upper)] != kinds[tuple(lower)]
+        end = upper[1] - 1
+        ends.add(end)
+        assert 1 <= start[0] <= end
+        matching = (mid - 1 if kinds[tuple(upper)] == kinds[tuple(cue)] else mid + 1, end + 1)
+        dist = _walk_distances(kinds, start, {EMPTY})
+        assert dist[matching] > 0, f"level {i}: the matching end is unreachable"
+        assert dist[mid - 1, end + 1] > 0 and dist[mid + 1, end + 1] > 0
+    assert ends == (set(range(4, size - 2)) if random_length else {size - 3})
