@@ -1,0 +1,231 @@
+"""Evaluate a trained policy on a list of levels: return and solve rate per level, vmapped.
+
+Every (level, episode) pair runs in parallel for the env's ``max_steps`` steps with no auto-reset;
+an episode counts once, until its first end. "Solved" means a positive return (the UED papers'
+convention: the goal was reached).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import struct
+
+from curriculax.agents.ppo.losses import greedy_action, sample_action
+from curriculax.agents.ppo.train import PPO
+from curriculax.env import Env
+from curriculax.replay import Replay, episode_keys
+from curriculax.spaces import Box
+from curriculax.types import Array, EnvParams, PRNGKey, PyTree
+
+
+@struct.dataclass
+class EvalResult:
+    """Per-episode outcomes, each [L, E] (levels x episodes).
+
+    Attributes:
+        returns: float32, undiscounted return of the first episode.
+        lengths: int32, its length.
+        solved: bool, whether the return was positive.
+    """
+
+    returns: Array
+    lengths: Array
+    solved: Array
+
+    def summary(self) -> dict[str, np.ndarray]:
+        """Per-level mean return and solve rate [L], and their means over levels."""
+        returns = np.asarray(self.returns).mean(axis=1)
+        solved = np.asarray(self.solved).mean(axis=1)
+        return {
+            "return_per_level": returns,
+            "solve_rate_per_level": solved,
+            "return_mean": np.float64(returns.mean()),
+            "solve_rate": np.float64(solved.mean()),
+        }
+
+
+def evaluate(
+    trainer: PPO,
+    net_params: PyTree,
+    levels: PyTree,
+    key: PRNGKey,
+    *,
+    env: Env | None = None,
+    env_params: EnvParams | None = None,
+    num_episodes: int = 1,
+    greedy: bool = False,
+) -> EvalResult:
+    """Runs ``num_episodes`` episodes of the policy on each level.
+
+    Args:
+        trainer: the PPO run whose network ``net_params`` belong to.
+        net_params: network parameters (one agent's: no seed axis).
+        levels: levels of ``env``, leaves [L, ...].
+        key: PRNG key.
+        env: the env the levels belong to (e.g. a held-out maze of another size); defaults to
+            the trainer's. Its observations must have the trainer's shape.
+        env_params: its Params (defaults to ``env.default_params()``); ``max_steps`` must be
+            concrete, it sets the scan length.
+        num_episodes: E, episodes per level.
+        greedy: take the most likely action instead of sampling.
+
+    Returns:
+        ``EvalResult`` with arrays [L, E]. Jit-compatible apart from ``max_steps``.
+
+    Raises:
+        ValueError: observation shapes differ from the trainer's.
+    """
+    env, env_params = _env_for(trainer, env, env_params)
+    num_levels = jax.tree.leaves(levels)[0].shape[0]
+    keys = jax.random.split(key, (num_levels, num_episodes))
+    returns, lengths, _ = _run_episodes(trainer, net_params, env, env_params, levels, keys, greedy)
+    return EvalResult(returns=returns, lengths=lengths, solved=returns > 0)
+
+
+def _env_for(trainer: PPO, env: Env | None, env_params: EnvParams | None) -> tuple[Env, EnvParams]:
+    """The env to run and its Params, checked against the trainer's observations."""
+    env = trainer.env if env is None else env
+    if env_params is None:
+        env_params = trainer.env_params if env is trainer.env else env.default_params()
+    space = env.observation_space(env_params)
+    if isinstance(space, Box) and tuple(space.shape) != tuple(trainer.obs_space.shape):
+        raise ValueError(
+            f"the policy reads observations of shape {tuple(trainer.obs_space.shape)}; this env "
+            f"gives {tuple(space.shape)} (match view_size and observation options)"
+        )
+    return env, env_params
+
+
+def _run_episodes(
+    trainer: PPO,
+    net_params: PyTree,
+    env: Env,
+    env_params: EnvParams,
+    levels: PyTree,
+    keys: PRNGKey,
+    greedy: bool,
+) -> tuple[Array, Array, Array]:
+    """One episode per key on each level: keys [L, E] -> returns, lengths [L, E], actions.
+
+    The env's keys are ``replay.episode_keys`` of each episode key, so a ``Replay`` of the
+    actions re-simulates the episodes exactly.
+    """
+    horizon = int(np.max(np.asarray(env_params.max_steps)))
+
+    def episode(level: PyTree, key: PRNGKey) -> tuple[Array, Array, Array]:
+        reset_key, step_key = episode_keys(key)
+        act_base = jax.random.fold_in(key, 1)
+        obs, state = env.reset_to_level(reset_key, level, env_params)
+        carry = trainer.network.initial_carry(1)
+
+        def step(c: tuple, t: Array) -> tuple[tuple, Array]:
+            obs, state, carry, first, alive, ret, length = c
+            batch_obs = jax.tree.map(lambda x: x[None], obs)
+            carry, out, _ = trainer.policy(net_params, carry, batch_obs, first[None])
+            act_key = jax.random.fold_in(act_base, t)
+            action = (greedy_action(out) if greedy else sample_action(act_key, out))[0]
+            obs, state, reward, terminated, truncated, _ = env.step(
+                jax.random.fold_in(step_key, t), state, action, env_params
+            )
+            ret = ret + jnp.where(alive, reward, 0.0)
+            length = length + alive
+            alive = alive & ~(terminated | truncated)
+            return (obs, state, carry, jnp.asarray(False), alive, ret, length), action
+
+        init = (
+            obs,
+            state,
+            carry,
+            jnp.asarray(True),
+            jnp.asarray(True),
+            jnp.asarray(0.0, jnp.float32),
+            jnp.asarray(0, jnp.int32),
+        )
+        final, actions = jax.lax.scan(step, init, jnp.arange(horizon))
+        return final[5], final[6], actions
+
+    per_level = jax.vmap(episode, in_axes=(None, 0))
+    return jax.vmap(per_level)(levels, keys)
+
+
+def record(
+    trainer: PPO,
+    net_params: PyTree,
+    env_id: str,
+    env_kwargs: dict,
+    key: PRNGKey,
+    num_episodes: int = 3,
+    *,
+    greedy: bool = False,
+) -> Replay:
+    """Records ``num_episodes`` episodes of the policy on fresh levels of the trainer's env.
+
+    Args:
+        trainer: the PPO run (its env must be ``curriculax.make(env_id, **env_kwargs)``).
+        net_params: one agent's network parameters.
+        env_id: the registered id, stored in the replay.
+        env_kwargs: the options the env was made with, stored in the replay.
+        key: PRNG key.
+        num_episodes: E.
+        greedy: most likely actions instead of samples.
+
+    Returns:
+        A ``Replay`` that ``curriculax.replay.simulate`` turns back into the same episodes.
+    """
+    env, env_params = trainer.env, trainer.env_params
+    level_key, run_key = jax.random.split(key)
+    levels = jax.vmap(env.sample_level, (0, None))(
+        jax.random.split(level_key, num_episodes), env_params
+    )
+    keys = jax.random.split(run_key, (num_episodes, 1))
+    run = jax.jit(lambda p, lv, k: _run_episodes(trainer, p, env, env_params, lv, k, greedy))
+    _, lengths, actions = run(net_params, levels, keys)
+    return Replay(
+        env_id=env_id,
+        env_kwargs=dict(env_kwargs),
+        params=env_params,
+        levels=jax.tree.map(np.asarray, levels),
+        keys=np.asarray(jax.random.key_data(keys[:, 0])),
+        actions=np.asarray(actions[:, 0]),
+        lengths=np.asarray(lengths[:, 0]),
+    )
+
+
+def evaluate_envs(
+    trainer: PPO,
+    net_params: PyTree,
+    env_ids: list[str],
+    key: PRNGKey,
+    *,
+    num_episodes: int = 10,
+    greedy: bool = False,
+    **env_kwargs: object,
+) -> dict[str, dict[str, np.ndarray]]:
+    """Evaluates on one level drawn from each registered env (e.g. the held-out mazes).
+
+    Returns:
+        ``{env_id: EvalResult.summary()}``.
+    """
+    import curriculax
+
+    results = {}
+    for env_id, env_key in zip(env_ids, jax.random.split(key, len(env_ids)), strict=True):
+        env, params = curriculax.make(env_id, **env_kwargs)
+        level_key, run_key = jax.random.split(env_key)
+        levels = jax.vmap(env.sample_level, (0, None))(jax.random.split(level_key, 1), params)
+        result = jax.jit(
+            lambda p, lv, k, env=env, params=params: evaluate(
+                trainer,
+                p,
+                lv,
+                k,
+                env=env,
+                env_params=params,
+                num_episodes=num_episodes,
+                greedy=greedy,
+            )
+        )(net_params, levels, run_key)
+        results[env_id] = result.summary()
+    return results

@@ -1,0 +1,155 @@
+"""PPO's configuration: one frozen, validated dataclass, CleanRL-style names.
+
+Defaults follow CleanRL's / SB3's discrete-action PPO (clip 0.2, 4 epochs, γ 0.99, λ 0.95, value
+coefficient 0.5, gradient norm 0.5, Adam ε 1e-5, advantage normalisation per minibatch) with
+PureJaxRL's vectorised batch shape. SB3 names map as: ``n_envs`` = ``num_envs``, ``n_steps`` =
+``num_steps``, ``n_epochs`` = ``update_epochs``, ``batch_size`` = ``minibatch_size``,
+``clip_range`` = ``clip_eps``, ``gae_lambda``, ``ent_coef``, ``vf_coef``, ``max_grad_norm``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+#: Encoders for ``network``; ``"auto"`` picks one from the observation space.
+NETWORKS = ("auto", "mlp", "grid", "cnn", "set")
+#: Recurrent cores for ``recurrent``; ``None`` is a feed-forward policy.
+RECURRENT = (None, "gru", "lstm")
+#: How an env whose episode ended starts the next one (see ``curriculax.autoreset``).
+LEVEL_MODES = ("fresh", "replay")
+
+
+@dataclasses.dataclass(frozen=True)
+class PPOConfig:
+    """Everything that defines a PPO run besides the env and the seed.
+
+    Attributes:
+        total_timesteps: env steps of the whole run (rounded down to whole updates).
+        num_envs: N, envs stepped together.
+        num_steps: T, steps per env per rollout; a batch is ``N * T`` transitions.
+        update_epochs: passes over each batch.
+        num_minibatches: minibatches per epoch (over envs when recurrent, else transitions).
+        learning_rate: Adam step size.
+        anneal_lr: decay the step size linearly to 0 over the run.
+        gamma: discount.
+        gae_lambda: GAE's λ.
+        clip_eps: PPO's ratio clip.
+        clip_value: clip the value update to ``clip_eps`` too (CleanRL's ``clip_vloss``).
+        ent_coef: entropy bonus coefficient.
+        vf_coef: value loss coefficient.
+        max_grad_norm: global gradient norm clip.
+        normalize_advantages: standardise advantages per minibatch.
+        network: encoder, one of ``NETWORKS``.
+        hidden_size: width of the torso and heads.
+        recurrent: ``None``, ``"gru"`` or ``"lstm"`` (a core after the encoder).
+        level_mode: ``"fresh"`` (new levels from the env's Params) or ``"replay"``.
+        pool_size: levels in the fresh pool; ``None`` = ``num_envs``.
+    """
+
+    total_timesteps: int = 1_000_000
+    num_envs: int = 64
+    num_steps: int = 128
+    update_epochs: int = 4
+    num_minibatches: int = 4
+    learning_rate: float = 2.5e-4
+    anneal_lr: bool = True
+    gamma: float = 0.99
+    gae_lambda: float = 0.95
+    clip_eps: float = 0.2
+    clip_value: bool = True
+    ent_coef: float = 0.01
+    vf_coef: float = 0.5
+    max_grad_norm: float = 0.5
+    normalize_advantages: bool = True
+    network: str = "auto"
+    hidden_size: int = 64
+    recurrent: str | None = None
+    level_mode: str = "fresh"
+    pool_size: int | None = None
+
+    def __post_init__(self) -> None:
+        positive_ints = (
+            "total_timesteps",
+            "num_envs",
+            "num_steps",
+            "update_epochs",
+            "num_minibatches",
+            "hidden_size",
+        )
+        for name in positive_ints:
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"PPOConfig.{name} must be a positive int, got {value!r}")
+        unit = ("gamma", "gae_lambda")
+        for name in unit:
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+                raise ValueError(f"PPOConfig.{name} must be in [0, 1], got {value!r}")
+        non_negative = ("ent_coef", "vf_coef", "clip_eps")
+        for name in non_negative:
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or value < 0:
+                raise ValueError(f"PPOConfig.{name} must be >= 0, got {value!r}")
+        for name in ("learning_rate", "max_grad_norm"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not value > 0:
+                raise ValueError(f"PPOConfig.{name} must be > 0, got {value!r}")
+        if self.network not in NETWORKS:
+            raise ValueError(f"PPOConfig.network must be one of {NETWORKS}, got {self.network!r}")
+        if self.recurrent not in RECURRENT:
+            raise ValueError(
+                f"PPOConfig.recurrent must be one of {RECURRENT}, got {self.recurrent!r}"
+            )
+        if self.level_mode not in LEVEL_MODES:
+            raise ValueError(
+                f"PPOConfig.level_mode must be one of {LEVEL_MODES}, got {self.level_mode!r}"
+            )
+        if self.pool_size is not None and (
+            not isinstance(self.pool_size, int) or self.pool_size < 1
+        ):
+            raise ValueError(f"PPOConfig.pool_size must be a positive int, got {self.pool_size!r}")
+        if self.recurrent is None:
+            if self.batch_size % self.num_minibatches:
+                raise ValueError(
+                    f"num_envs * num_steps ({self.batch_size}) must be divisible by "
+                    f"num_minibatches ({self.num_minibatches})"
+                )
+        elif self.num_envs % self.num_minibatches:
+            raise ValueError(
+                f"a recurrent policy's minibatches split the envs: num_envs ({self.num_envs}) "
+                f"must be divisible by num_minibatches ({self.num_minibatches})"
+            )
+        if self.num_updates < 1:
+            raise ValueError(
+                f"total_timesteps ({self.total_timesteps}) is less than one batch "
+                f"(num_envs * num_steps = {self.batch_size})"
+            )
+
+    @property
+    def batch_size(self) -> int:
+        """Transitions per update, ``num_envs * num_steps``."""
+        return self.num_envs * self.num_steps
+
+    @property
+    def minibatch_size(self) -> int:
+        """Transitions per minibatch."""
+        return self.batch_size // self.num_minibatches
+
+    @property
+    def num_updates(self) -> int:
+        """Updates in the run: ``total_timesteps // batch_size``."""
+        return self.total_timesteps // self.batch_size
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as a plain dict (JSON-serialisable)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> PPOConfig:
+        """A config from a dict, rejecting unknown keys with the list of valid ones."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown PPOConfig keys {unknown}; valid keys: {sorted(known)}")
+        return cls(**values)

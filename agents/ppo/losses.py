@@ -1,0 +1,163 @@
+"""GAE with separate termination and truncation, the policy distributions, and PPO's loss."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from curriculax.types import Array
+
+
+def next_values(
+    values: Array, last_value: Array, final_values: Array, truncated: Array, terminated: Array
+) -> Array:
+    """The value of the state reached by each step, for bootstrapping.
+
+    With auto-reset the observation after a step that ended an episode is the next episode's
+    first; the state the step reached is the episode's final observation, kept by auto-reset.
+
+    Args:
+        values: float [T, N], V(s_t) of the observations the actions were taken in.
+        last_value: float [N], V of the observation after the rollout's last step.
+        final_values: float [T, N], V(final observation) where ``truncated & ~terminated``
+            (anything elsewhere).
+        truncated: bool [T, N].
+        terminated: bool [T, N].
+
+    Returns:
+        float [T, N]: ``V(final_obs_t)`` where the episode was truncated (and not terminated),
+        ``V(s_{t+1})`` elsewhere (unused where terminated).
+    """
+    following = jnp.concatenate([values[1:], last_value[None]], axis=0)
+    return jnp.where(truncated & ~terminated, final_values, following)
+
+
+def gae(
+    rewards: Array,
+    values: Array,
+    next_values: Array,
+    terminated: Array,
+    truncated: Array,
+    gamma: float,
+    gae_lambda: float,
+) -> tuple[Array, Array]:
+    """Generalised advantage estimation that bootstraps on truncation, never on termination.
+
+    ``δ_t = r_t + γ (1 - terminated_t) V'_t - V_t`` and ``A_t = δ_t + γ λ (1 - done_t) A_{t+1}``,
+    with ``V'_t`` the value of the state step t reached (``next_values``) and ``done = terminated
+    | truncated``: a truncated episode keeps the value of where it stopped, a terminated one
+    keeps none, and no advantage flows across an episode boundary. Terminated wins when both
+    flags are set.
+
+    Args:
+        rewards: float [T, N].
+        values: float [T, N], V(s_t).
+        next_values: float [T, N], the value of the state each step reached.
+        terminated: bool [T, N].
+        truncated: bool [T, N].
+        gamma: discount.
+        gae_lambda: λ.
+
+    Returns:
+        ``(advantages, returns)``, float [T, N]; ``returns = advantages + values``.
+    """
+    not_terminated = 1.0 - terminated.astype(jnp.float32)
+    not_done = 1.0 - (terminated | truncated).astype(jnp.float32)
+    deltas = rewards + gamma * not_terminated * next_values - values
+
+    def backward(carry: Array, step: tuple[Array, Array]) -> tuple[Array, Array]:
+        delta, keep = step
+        advantage = delta + gamma * gae_lambda * keep * carry
+        return advantage, advantage
+
+    _, advantages = jax.lax.scan(
+        backward, jnp.zeros_like(values[0]), (deltas, not_done), reverse=True
+    )
+    return advantages, advantages + values
+
+
+def log_prob_entropy(policy: Array | tuple[Array, Array], action: Array) -> tuple[Array, Array]:
+    """Log-probability of ``action`` and the entropy of the policy, per sample.
+
+    Args:
+        policy: logits [..., A] (categorical) or ``(mean, log_std)`` each [..., A] (diagonal
+            Gaussian).
+        action: int [...] or float [..., A].
+
+    Returns:
+        ``(log_prob [...], entropy [...])``.
+    """
+    if isinstance(policy, tuple):
+        mean, log_std = policy
+        z = (action - mean) * jnp.exp(-log_std)
+        log_prob = jnp.sum(-0.5 * z**2 - log_std - 0.5 * jnp.log(2 * jnp.pi), axis=-1)
+        entropy = jnp.sum(log_std + 0.5 * (1.0 + jnp.log(2 * jnp.pi)), axis=-1)
+        return log_prob, entropy
+    log_probs = jax.nn.log_softmax(policy)
+    log_prob = jnp.take_along_axis(log_probs, action[..., None].astype(jnp.int32), -1)[..., 0]
+    entropy = -jnp.sum(jnp.exp(log_probs) * log_probs, axis=-1)
+    return log_prob, entropy
+
+
+def sample_action(key: Array, policy: Array | tuple[Array, Array]) -> Array:
+    """Draws an action: int [...] (categorical) or float [..., A] (Gaussian)."""
+    if isinstance(policy, tuple):
+        mean, log_std = policy
+        return mean + jnp.exp(log_std) * jax.random.normal(key, mean.shape)
+    return jax.random.categorical(key, policy).astype(jnp.int32)
+
+
+def greedy_action(policy: Array | tuple[Array, Array]) -> Array:
+    """The most likely action: the argmax (categorical) or the mean (Gaussian)."""
+    if isinstance(policy, tuple):
+        return policy[0]
+    return jnp.argmax(policy, axis=-1).astype(jnp.int32)
+
+
+def ppo_loss(
+    log_prob: Array,
+    old_log_prob: Array,
+    advantages: Array,
+    value: Array,
+    old_value: Array,
+    returns: Array,
+    entropy: Array,
+    *,
+    clip_eps: float,
+    vf_coef: float,
+    ent_coef: float,
+    clip_value: bool,
+    normalize_advantages: bool,
+) -> tuple[Array, dict[str, Array]]:
+    """PPO's clipped surrogate, (clipped) value loss and entropy bonus on one minibatch.
+
+    ``L = -mean(min(ρ A, clip(ρ, 1 ± ε) A)) + c_v · 0.5 mean(max((V - R)², (V_clip - R)²))
+    - c_e · mean(H)`` with ``ρ = exp(log π - log π_old)`` and ``V_clip = V_old + clip(V - V_old,
+    ±ε)`` (without ``clip_value``, just ``(V - R)²``). All inputs have the same shape.
+
+    Returns:
+        ``(loss, aux)``; aux holds ``policy_loss``, ``value_loss``, ``entropy``, ``approx_kl``
+        (``mean((ρ - 1) - log ρ)``) and ``clip_fraction``.
+    """
+    if normalize_advantages:
+        advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+    log_ratio = log_prob - old_log_prob
+    ratio = jnp.exp(log_ratio)
+    unclipped = ratio * advantages
+    clipped = jnp.clip(ratio, 1.0 - clip_eps, 1.0 + clip_eps) * advantages
+    policy_loss = -jnp.mean(jnp.minimum(unclipped, clipped))
+    value_error = jnp.square(value - returns)
+    if clip_value:
+        value_clipped = old_value + jnp.clip(value - old_value, -clip_eps, clip_eps)
+        value_error = jnp.maximum(value_error, jnp.square(value_clipped - returns))
+    value_loss = 0.5 * jnp.mean(value_error)
+    mean_entropy = jnp.mean(entropy)
+    loss = policy_loss + vf_coef * value_loss - ent_coef * mean_entropy
+    aux = {
+        "policy_loss": policy_loss,
+        "value_loss": value_loss,
+        "entropy": mean_entropy,
+        "approx_kl": jnp.mean((ratio - 1.0) - log_ratio),
+        "clip_fraction": jnp.mean((jnp.abs(ratio - 1.0) > clip_eps).astype(jnp.float32)),
+    }
+    return loss, aux

@@ -1,0 +1,380 @@
+"""PPO whose whole training run is one jittable, vmappable function of a key.
+
+``make_train(config, env)`` returns a ``PPO`` object: calling it on a key runs the whole training
+(``jax.jit(train)(key)``, or ``jax.jit(jax.vmap(train))(keys)`` for seeds), and its parts serve
+training in chunks: ``init(key)`` builds a ``RunnerState``, ``run(state, n)`` does ``n`` updates
+as one ``lax.scan`` and returns their metrics. The host loop in ``curriculax.agents.runner`` calls
+``run`` in chunks to log and checkpoint between them.
+
+One update: refill the auto-reset pool, roll the policy out for ``num_steps`` in ``num_envs``
+envs, compute GAE (bootstrapping from the final observation on truncation, not on termination),
+then ``update_epochs`` passes of minibatch Adam steps on PPO's loss.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import struct
+
+from curriculax.agents.ppo.config import PPOConfig
+from curriculax.agents.ppo.losses import (
+    gae,
+    greedy_action,
+    log_prob_entropy,
+    next_values,
+    ppo_loss,
+    sample_action,
+)
+from curriculax.agents.ppo.networks import ActorCritic, make_network
+from curriculax.autoreset import AutoResetVecEnv, VecState
+from curriculax.env import Env
+from curriculax.types import Array, EnvParams, PRNGKey, PyTree
+
+#: Per-update metrics, each a float32 scalar (stacked over the updates of a chunk).
+METRICS = (
+    "env_steps",
+    "episodes",
+    "return_mean",
+    "length_mean",
+    "success_rate",
+    "policy_loss",
+    "value_loss",
+    "entropy",
+    "approx_kl",
+    "clip_fraction",
+    "learning_rate",
+)
+
+
+@struct.dataclass
+class RunnerState:
+    """Everything a training run carries from one update to the next.
+
+    Attributes:
+        params: network parameters.
+        opt_state: optimiser state (its step count drives the learning-rate schedule).
+        vec_state: the auto-reset envs.
+        obs: current observations, leaves [N, ...].
+        carry: recurrent state [N, hidden] (``None`` when feed-forward).
+        reset: bool [N], whether ``obs`` begins an episode.
+        key: PRNG key.
+        update: int32 [], updates done.
+    """
+
+    params: PyTree
+    opt_state: PyTree
+    vec_state: VecState
+    obs: PyTree
+    carry: PyTree
+    reset: Array
+    key: PRNGKey
+    update: Array
+
+
+@struct.dataclass
+class Transition:
+    """One rollout step of every env (leaves [N, ...]; stacked to [T, N, ...])."""
+
+    obs: PyTree
+    reset: Array
+    action: Array
+    log_prob: Array
+    value: Array
+    reward: Array
+    terminated: Array
+    truncated: Array
+    final_value: Array
+    episode_return: Array
+    episode_length: Array
+
+
+class PPO:
+    """A PPO training run of ``config`` on ``env`` (see the module docstring).
+
+    Args:
+        config: the run's hyper-parameters.
+        env: the env to train on.
+        env_params: its Params (shared, or per env with leading axis ``num_envs``); defaults
+            to ``env.default_params()``.
+        network: an ``ActorCritic`` to use instead of the one ``config`` describes.
+
+    Raises:
+        ValueError: invalid params, or a network that cannot read the env's observations.
+    """
+
+    def __init__(
+        self,
+        config: PPOConfig,
+        env: Env,
+        env_params: EnvParams | None = None,
+        network: ActorCritic | None = None,
+    ) -> None:
+        if not isinstance(config, PPOConfig):
+            raise TypeError(f"config must be a PPOConfig, got {type(config).__name__}")
+        self.config = config
+        self.env = env
+        self.env_params = env.default_params() if env_params is None else env_params
+        if jnp.ndim(self.env_params.max_steps) == 0:
+            env.validate_params(self.env_params)
+        self.obs_space = env.observation_space(self.env_params)
+        self.action_space = env.action_space(self.env_params)
+        self.network = network or make_network(
+            config.network,
+            self.obs_space,
+            self.action_space,
+            config.hidden_size,
+            config.recurrent,
+        )
+        self.venv = AutoResetVecEnv(
+            env, config.num_envs, mode=config.level_mode, pool_size=config.pool_size
+        )
+        steps_per_update = config.update_epochs * config.num_minibatches
+        if config.anneal_lr:
+            self.schedule = optax.linear_schedule(
+                config.learning_rate, 0.0, config.num_updates * steps_per_update
+            )
+        else:
+            self.schedule = optax.constant_schedule(config.learning_rate)
+        self.optimizer = optax.chain(
+            optax.clip_by_global_norm(config.max_grad_norm),
+            optax.adam(self.schedule, eps=1e-5),
+        )
+
+    # ------------------------------------------------------------------ policy
+
+    def init_params(self, key: PRNGKey) -> PyTree:
+        """Fresh network parameters."""
+        obs = self.obs_space.sample(key)[None, None]
+        carry = self.network.initial_carry(1)
+        return self.network.init(key, carry, obs, jnp.zeros((1, 1), bool))
+
+    def policy(
+        self, params: PyTree, carry: PyTree, obs: PyTree, reset: Array
+    ) -> tuple[PyTree, Any, Array]:
+        """One step of the network on a batch: obs leaves [B, ...], reset [B].
+
+        Returns:
+            ``(carry, policy, value [B])``; ``policy`` as ``ActorCritic`` gives it, batch [B].
+        """
+        carry, out, value = self.network.apply(params, carry, obs[None], reset[None])
+        return carry, jax.tree.map(lambda x: x[0], out), value[0]
+
+    def act(
+        self,
+        params: PyTree,
+        carry: PyTree,
+        obs: PyTree,
+        reset: Array,
+        key: PRNGKey | None = None,
+    ) -> tuple[PyTree, Array]:
+        """Actions for a batch of observations: sampled with ``key``, greedy without.
+
+        Returns:
+            ``(carry, action)`` with action [B] (discrete) or [B, A] (continuous).
+        """
+        carry, out, _ = self.policy(params, carry, obs, reset)
+        action = greedy_action(out) if key is None else sample_action(key, out)
+        return carry, action
+
+    # ------------------------------------------------------------------ training
+
+    def init(self, key: PRNGKey) -> RunnerState:
+        """The start of a run: fresh network, optimiser and envs."""
+        net_key, env_key, key = jax.random.split(key, 3)
+        params = self.init_params(net_key)
+        obs, vec_state = self.venv.reset(env_key, self.env_params)
+        n = self.config.num_envs
+        return RunnerState(
+            params=params,
+            opt_state=self.optimizer.init(params),
+            vec_state=vec_state,
+            obs=obs,
+            carry=self.network.initial_carry(n),
+            reset=jnp.ones(n, bool),
+            key=key,
+            update=jnp.asarray(0, jnp.int32),
+        )
+
+    def _rollout(self, runner: RunnerState) -> tuple[RunnerState, Transition, Array, PyTree]:
+        """``num_steps`` steps of every env.
+
+        Returns:
+            ``(runner, transitions [T, N], V(obs after the last step) [N], carry at the start)``.
+        """
+        no_reset = jnp.zeros(self.config.num_envs, bool)
+
+        def step(runner: RunnerState, _: None) -> tuple[RunnerState, Transition]:
+            key, act_key, env_key = jax.random.split(runner.key, 3)
+            params = runner.params
+            carry, out, value = self.policy(params, runner.carry, runner.obs, runner.reset)
+            action = sample_action(act_key, out)
+            log_prob, _ = log_prob_entropy(out, action)
+            obs, vec_state, reward, terminated, truncated, info = self.venv.step(
+                env_key, runner.vec_state, action, self.env_params
+            )
+            bootstrap = truncated & ~terminated
+            final_value = jax.lax.cond(
+                jnp.any(bootstrap),
+                lambda: self.policy(params, carry, info["final_obs"], no_reset)[2],
+                lambda: jnp.zeros_like(value),
+            )
+            transition = Transition(
+                obs=runner.obs,
+                reset=runner.reset,
+                action=action,
+                log_prob=log_prob,
+                value=value,
+                reward=reward,
+                terminated=terminated,
+                truncated=truncated,
+                final_value=final_value,
+                episode_return=info["episode_return"],
+                episode_length=info["episode_length"],
+            )
+            runner = runner.replace(
+                vec_state=vec_state,
+                obs=obs,
+                carry=carry,
+                reset=terminated | truncated,
+                key=key,
+            )
+            return runner, transition
+
+        start_carry = runner.carry
+        runner, batch = jax.lax.scan(step, runner, None, self.config.num_steps)
+        _, _, last_value = self.policy(runner.params, runner.carry, runner.obs, runner.reset)
+        return runner, batch, last_value, start_carry
+
+    def _loss(
+        self, params: PyTree, carry: PyTree, batch: Transition, advantages: Array, returns: Array
+    ) -> tuple[Array, dict[str, Array]]:
+        """PPO's loss on a minibatch of sequences [T, B, ...] (T = 1 when feed-forward)."""
+        _, out, value = self.network.apply(params, carry, batch.obs, batch.reset)
+        log_prob, entropy = log_prob_entropy(out, batch.action)
+        c = self.config
+        return ppo_loss(
+            log_prob,
+            batch.log_prob,
+            advantages,
+            value,
+            batch.value,
+            returns,
+            entropy,
+            clip_eps=c.clip_eps,
+            vf_coef=c.vf_coef,
+            ent_coef=c.ent_coef,
+            clip_value=c.clip_value,
+            normalize_advantages=c.normalize_advantages,
+        )
+
+    def _minibatches(
+        self, key: PRNGKey, carry: PyTree, batch: Transition, advantages: Array, returns: Array
+    ) -> tuple[PyTree, Transition, Array, Array]:
+        """Shuffled minibatches, leaves [M, T', B', ...]: over transitions, or envs if recurrent."""
+        c = self.config
+        m = c.num_minibatches
+        data = (batch, advantages, returns)
+        if c.recurrent is None:
+            perm = jax.random.permutation(key, c.batch_size)
+
+            def split(x: Array) -> Array:
+                flat = x.reshape((c.batch_size, *x.shape[2:]))[perm]
+                return flat.reshape((m, 1, c.minibatch_size, *x.shape[2:]))
+
+            batch, advantages, returns = jax.tree.map(split, data)
+            return None, batch, advantages, returns
+        perm = jax.random.permutation(key, c.num_envs)
+        per = c.num_envs // m
+
+        def split_envs(x: Array) -> Array:
+            x = x[:, perm].reshape((x.shape[0], m, per, *x.shape[2:]))
+            return jnp.swapaxes(x, 0, 1)
+
+        batch, advantages, returns = jax.tree.map(split_envs, data)
+        carry = jax.tree.map(lambda x: x[perm].reshape((m, per, *x.shape[1:])), carry)
+        return carry, batch, advantages, returns
+
+    def update(self, runner: RunnerState) -> tuple[RunnerState, dict[str, Array]]:
+        """One PPO update: refill, rollout, GAE, ``update_epochs`` epochs of minibatch steps."""
+        c = self.config
+        key, refill_key, epoch_key = jax.random.split(runner.key, 3)
+        vec_state = runner.vec_state
+        if c.level_mode == "fresh":
+            vec_state = self.venv.refill(refill_key, vec_state, self.env_params)
+        runner = runner.replace(vec_state=vec_state, key=key)
+        runner, batch, last_value, start_carry = self._rollout(runner)
+        following = next_values(
+            batch.value, last_value, batch.final_value, batch.truncated, batch.terminated
+        )
+        advantages, returns = gae(
+            batch.reward,
+            batch.value,
+            following,
+            batch.terminated,
+            batch.truncated,
+            c.gamma,
+            c.gae_lambda,
+        )
+        grad_fn = jax.value_and_grad(self._loss, has_aux=True)
+
+        def minibatch_step(
+            state: tuple[PyTree, PyTree], minibatch: tuple
+        ) -> tuple[tuple[PyTree, PyTree], dict[str, Array]]:
+            params, opt_state = state
+            (_, aux), grads = grad_fn(params, *minibatch)
+            updates, opt_state = self.optimizer.update(grads, opt_state, params)
+            return (optax.apply_updates(params, updates), opt_state), aux
+
+        def epoch(
+            state: tuple[PyTree, PyTree], key: PRNGKey
+        ) -> tuple[tuple[PyTree, PyTree], dict[str, Array]]:
+            minibatches = self._minibatches(key, start_carry, batch, advantages, returns)
+            return jax.lax.scan(minibatch_step, state, minibatches)
+
+        lr = self.schedule(_adam_count(runner.opt_state))
+        (params, opt_state), losses = jax.lax.scan(
+            epoch,
+            (runner.params, runner.opt_state),
+            jax.random.split(epoch_key, c.update_epochs),
+        )
+        runner = runner.replace(params=params, opt_state=opt_state, update=runner.update + 1)
+        done = batch.terminated | batch.truncated
+        episodes = jnp.sum(done)
+        per_episode = jnp.maximum(episodes, 1).astype(jnp.float32)
+        metrics = {
+            "env_steps": (runner.update * c.batch_size).astype(jnp.float32),
+            "episodes": episodes.astype(jnp.float32),
+            "return_mean": jnp.sum(jnp.where(done, batch.episode_return, 0.0)) / per_episode,
+            "length_mean": jnp.sum(jnp.where(done, batch.episode_length, 0)) / per_episode,
+            "success_rate": jnp.sum(done & (batch.episode_return > 0)) / per_episode,
+            "learning_rate": jnp.asarray(lr, jnp.float32),
+            **{name: jnp.mean(value) for name, value in losses.items()},
+        }
+        return runner, metrics
+
+    def run(self, runner: RunnerState, num_updates: int) -> tuple[RunnerState, dict[str, Array]]:
+        """``num_updates`` updates as one scan; metrics stacked to [num_updates]."""
+        return jax.lax.scan(lambda r, _: self.update(r), runner, None, num_updates)
+
+    def __call__(self, key: PRNGKey) -> tuple[RunnerState, dict[str, Array]]:
+        """The whole run: ``init`` then ``config.num_updates`` updates."""
+        return self.run(self.init(key), self.config.num_updates)
+
+
+def _adam_count(opt_state: PyTree) -> Array:
+    """Optimiser steps taken so far (Adam's count inside the chain)."""
+    return opt_state[1][0].count
+
+
+def make_train(
+    config: PPOConfig,
+    env: Env,
+    env_params: EnvParams | None = None,
+    network: ActorCritic | None = None,
+) -> PPO:
+    """A PPO run of ``config`` on ``env``: ``make_train(...)(key)`` trains (jit and vmap it)."""
+    return PPO(config, env, env_params, network)

@@ -1,0 +1,278 @@
+"""The host loop of a training run: jitted chunks of updates, then log, show progress, checkpoint.
+
+``run_training`` trains ``num_seeds`` agents (vmapped in one program) on a registered env. After
+every chunk of updates it appends the chunk's per-update metrics to ``metrics.csv`` (and to
+TensorBoard when ``tensorboardX`` is installed), updates the progress bar and saves
+``checkpoint.ckpt`` atomically. Started again on the same folder it resumes from the checkpoint
+and, since the checkpoint holds the whole run state (networks, optimiser, envs, PRNG key), ends
+with exactly the parameters an uninterrupted run would have.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import curriculax
+from curriculax.agents import checkpoints
+from curriculax.agents.ppo.config import PPOConfig
+from curriculax.agents.ppo.train import METRICS, PPO, RunnerState, make_train
+
+CHECKPOINT = "checkpoint.ckpt"
+METRICS_CSV = "metrics.csv"
+RUN_JSON = "run.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class RunSpec:
+    """What a run trains: the env, its options, the PPO config, seeds and chunking.
+
+    Attributes:
+        env_id: a registered id, e.g. ``"curriculax/DoorKey-8x8-v0"``.
+        config: the PPO hyper-parameters.
+        seed: base seed; agent ``i`` uses ``fold_in(key(seed), i)``.
+        num_seeds: agents trained together (vmapped).
+        env_kwargs: constructor options and Params overrides passed to ``curriculax.make``.
+        chunk_updates: updates per jitted chunk (between logs and checkpoints).
+    """
+
+    env_id: str
+    config: PPOConfig
+    seed: int = 0
+    num_seeds: int = 1
+    env_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
+    chunk_updates: int = 10
+
+    def __post_init__(self) -> None:
+        for name in ("num_seeds", "chunk_updates"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        if not isinstance(self.seed, int):
+            raise ValueError(f"seed must be an int, got {self.seed!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable description (stored in checkpoints and run.json)."""
+        return {
+            "env_id": self.env_id,
+            "config": self.config.to_dict(),
+            "seed": self.seed,
+            "num_seeds": self.num_seeds,
+            "env_kwargs": self.env_kwargs,
+            "chunk_updates": self.chunk_updates,
+        }
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> RunSpec:
+        """Inverse of ``to_dict``."""
+        values = dict(values)
+        values["config"] = PPOConfig.from_dict(values["config"])
+        return cls(**values)
+
+
+def build(spec: RunSpec) -> PPO:
+    """The env and the PPO trainer a spec describes."""
+    env, params = curriculax.make(spec.env_id, **spec.env_kwargs)
+    return make_train(spec.config, env, params)
+
+
+def seed_keys(spec: RunSpec) -> jax.Array:
+    """One PRNG key per agent, [num_seeds]."""
+    base = jax.random.key(spec.seed)
+    return jax.vmap(lambda i: jax.random.fold_in(base, i))(jnp.arange(spec.num_seeds))
+
+
+def _to_disk(runner: RunnerState) -> RunnerState:
+    return runner.replace(key=jax.random.key_data(runner.key))
+
+
+def _from_disk(runner: RunnerState) -> RunnerState:
+    return runner.replace(key=jax.random.wrap_key_data(jnp.asarray(runner.key)))
+
+
+def load_run(path: str | Path) -> tuple[RunSpec, PPO, RunnerState, dict[str, Any]]:
+    """A run from its checkpoint (a file, or the run folder holding ``checkpoint.ckpt``).
+
+    Returns:
+        ``(spec, trainer, runner, header)``; runner leaves lead with ``num_seeds``.
+
+    Raises:
+        checkpoints.CheckpointError: missing, corrupt, or not matching its own spec.
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / CHECKPOINT
+    header, _ = checkpoints.read_header(path)
+    try:
+        spec = RunSpec.from_dict(header["spec"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise checkpoints.CheckpointError(f"{path} has no valid run spec: {err}") from None
+    trainer = build(spec)
+    template = jax.eval_shape(lambda k: _to_disk(jax.vmap(trainer.init)(k)), seed_keys(spec))
+    template = jax.tree.map(lambda s: np.zeros(s.shape, s.dtype), template)
+    runner, header = checkpoints.load(path, template)
+    return spec, trainer, _from_disk(jax.tree.map(jnp.asarray, runner)), header
+
+
+class _Logger:
+    """metrics.csv (one row per update and seed) and, if installed, TensorBoard."""
+
+    def __init__(self, folder: Path, num_seeds: int, resume_update: int) -> None:
+        self.path = folder / METRICS_CSV
+        self.num_seeds = num_seeds
+        fields = ["update", "seed", *METRICS]
+        kept: list[list[str]] = []
+        if resume_update and self.path.exists():  # drop rows logged after the checkpoint
+            with self.path.open() as f:
+                rows = list(csv.reader(f))
+            kept = [r for r in rows[1:] if r and int(r[0]) <= resume_update]
+        with self.path.open("w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(fields)
+            writer.writerows(kept)
+        self.tensorboard = None
+        try:
+            from tensorboardX import SummaryWriter
+        except ImportError:
+            pass
+        else:
+            self.tensorboard = SummaryWriter(str(folder / "tensorboard"))
+
+    def write(self, first_update: int, metrics: dict[str, np.ndarray]) -> None:
+        """Metrics of updates ``first_update + 1 ...``; each array [num_seeds, updates]."""
+        count = metrics[METRICS[0]].shape[1]
+        with self.path.open("a", newline="") as f:
+            writer = csv.writer(f)
+            for u in range(count):
+                for s in range(self.num_seeds):
+                    row = [first_update + u + 1, s]
+                    writer.writerow(row + [f"{float(metrics[m][s, u]):.6g}" for m in METRICS])
+        if self.tensorboard is not None:
+            for u in range(count):
+                step = int(metrics["env_steps"][0, u])
+                for m in METRICS:
+                    if m != "env_steps":
+                        self.tensorboard.add_scalar(f"train/{m}", metrics[m][:, u].mean(), step)
+            self.tensorboard.flush()
+
+    def close(self) -> None:
+        """Flushes and closes TensorBoard."""
+        if self.tensorboard is not None:
+            self.tensorboard.close()
+
+
+class _Progress:
+    """A one-line progress bar: steps, steps/s, return, ETA."""
+
+    def __init__(self, total_steps: int, start_steps: int, quiet: bool) -> None:
+        self.total = total_steps
+        self.start_steps = start_steps
+        self.start_time = time.perf_counter()
+        self.quiet = quiet
+
+    def show(self, steps: int, mean_return: float, success: float) -> None:
+        """Redraws the line for ``steps`` env steps done (per agent)."""
+        if self.quiet:
+            return
+        elapsed = max(time.perf_counter() - self.start_time, 1e-9)
+        rate = (steps - self.start_steps) / elapsed
+        eta = (self.total - steps) / rate if rate > 0 else float("inf")
+        width = 24
+        filled = int(width * steps / self.total)
+        bar = "#" * filled + "-" * (width - filled)
+        sys.stderr.write(
+            f"\r[{bar}] {steps:,}/{self.total:,} steps  {rate:,.0f} steps/s  "
+            f"return {mean_return:.3f}  success {success:.2f}  ETA {eta:,.0f}s "
+        )
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        """Ends the line."""
+        if not self.quiet:
+            sys.stderr.write("\n")
+
+
+def run_training(
+    spec: RunSpec,
+    folder: str | Path,
+    *,
+    resume: bool = True,
+    quiet: bool = False,
+    stop_after_updates: int | None = None,
+) -> tuple[RunnerState, PPO]:
+    """Trains as ``spec`` says, writing metrics and checkpoints into ``folder``.
+
+    Args:
+        spec: the run.
+        folder: output folder (created).
+        resume: continue from ``folder/checkpoint.ckpt`` when it exists (its spec must equal
+            ``spec``); otherwise start afresh (an existing checkpoint is then an error, so
+            nothing saved is lost by accident).
+        quiet: no progress bar.
+        stop_after_updates: stop (after checkpointing) once this many updates are done, as
+            if killed there; for tests and for splitting a run over sessions.
+
+    Returns:
+        ``(runner, trainer)``; runner leaves lead with ``num_seeds``.
+
+    Raises:
+        checkpoints.CheckpointError: a corrupt checkpoint, or one from a different spec.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    ckpt = folder / CHECKPOINT
+    trainer = build(spec)
+    if ckpt.exists():
+        if not resume:
+            raise checkpoints.CheckpointError(
+                f"{ckpt} exists; resume it, or choose another folder (nothing is overwritten)"
+            )
+        saved_spec, trainer, runner, _ = load_run(ckpt)
+        if saved_spec != spec:
+            raise checkpoints.CheckpointError(
+                f"{ckpt} was saved by a different run: saved {saved_spec.to_dict()}, "
+                f"asked for {spec.to_dict()}"
+            )
+    else:
+        runner = jax.jit(jax.vmap(trainer.init))(seed_keys(spec))
+    (folder / RUN_JSON).write_text(json.dumps(spec.to_dict(), indent=2) + "\n")
+    done = int(runner.update[0])
+    total = spec.config.num_updates
+    if stop_after_updates is not None:
+        total = min(total, stop_after_updates)
+    logger = _Logger(folder, spec.num_seeds, done)
+    batch = spec.config.batch_size
+    progress = _Progress(spec.config.num_updates * batch, done * batch, quiet)
+    chunks: dict[int, Any] = {}
+    try:
+        while done < total:
+            n = min(spec.chunk_updates, total - done)
+            if n not in chunks:
+                chunks[n] = jax.jit(jax.vmap(lambda r, n=n: trainer.run(r, n)))
+            runner, metrics = chunks[n](runner)
+            metrics = jax.device_get(metrics)
+            logger.write(done, metrics)
+            done += n
+            checkpoints.save(
+                ckpt,
+                _to_disk(runner),
+                {"spec": spec.to_dict(), "update": done, "curriculax": curriculax.__version__},
+            )
+            progress.show(
+                done * batch,
+                float(np.mean(metrics["return_mean"][:, -1])),
+                float(np.mean(metrics["success_rate"][:, -1])),
+            )
+    finally:
+        progress.close()
+        logger.close()
+    return runner, trainer
