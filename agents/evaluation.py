@@ -212,6 +212,7 @@ def evaluate_envs(
 
     results = {}
     for env_id, env_key in zip(env_ids, jax.random.split(key, len(env_ids)), strict=True):
+        env_id = curriculax.registry.spec(env_id).id
         env, params = curriculax.make(env_id, **env_kwargs)
         level_key, run_key = jax.random.split(env_key)
         levels = jax.vmap(env.sample_level, (0, None))(jax.random.split(level_key, 1), params)

@@ -53,6 +53,9 @@ class RunSpec:
     chunk_updates: int = 10
 
     def __post_init__(self) -> None:
+        from curriculax.registry import spec as env_spec
+
+        object.__setattr__(self, "env_id", env_spec(self.env_id).id)  # the full registered id
         for name in ("num_seeds", "chunk_updates"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:

@@ -28,3 +28,36 @@ def test_unknown_id_is_a_clear_error_with_exit_code_2(capsys):
     assert main(["rollout", "DorKey-8x8-v0"]) == 2
     err = capsys.readouterr().err
     assert "unknown environment id" in err and "curriculax/DoorKey-8x8-v0" in err
+
+
+def test_train_eval_replay_end_to_end(tmp_path, capsys):
+    out = tmp_path / "run"
+    args = ["train", "Empty-5x5-v0", "--total-timesteps", "4096", "--num-envs", "16"]
+    args += ["--num-steps", "64", "--set", "num_minibatches=2", "--out", str(out), "--quiet"]
+    args += ["--chunk", "2", "--replay-episodes", "2"]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "4,096 steps x 1 seed(s)" in text
+    for name in (
+        "metrics.csv",
+        "checkpoint.ckpt",
+        "learning_curve.png",
+        "replay.npz",
+        "replay.gif",
+    ):
+        assert (out / name).stat().st_size > 0, name
+    assert main(["eval", str(out), "--levels", "3", "--episodes", "2"]) == 0
+    assert "3 fresh levels x 2 episodes: solve rate" in capsys.readouterr().out
+    assert main(["eval", str(out), "--env", "Empty-Random-5x5-v0", "--episodes", "2"]) == 0
+    assert "curriculax/Empty-Random-5x5-v0: solve rate" in capsys.readouterr().out
+    gif = tmp_path / "again.gif"
+    assert main(["replay", str(out / "replay.npz"), "--out", str(gif)]) == 0
+    assert gif.stat().st_size > 0
+
+
+def test_train_rejects_bad_config_and_corrupt_checkpoint(tmp_path, capsys):
+    assert main(["train", "Empty-5x5-v0", "--set", "gamma=2", "--out", str(tmp_path)]) == 2
+    assert "gamma must be in [0, 1]" in capsys.readouterr().err
+    (tmp_path / "checkpoint.ckpt").write_bytes(b"garbage")
+    assert main(["eval", str(tmp_path)]) == 2
+    assert "not a curriculax checkpoint" in capsys.readouterr().err

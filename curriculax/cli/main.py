@@ -1,9 +1,12 @@
-"""``curriculax``: list the environments and roll them out.
+"""``curriculax``: list the environments, roll them out, train, evaluate and replay agents.
 
 Usage::
 
     curriculax list
     curriculax rollout curriculax/DoorKey-8x8-v0 --num-envs 1024 --steps 256
+    curriculax train curriculax/DoorKey-8x8-v0 --total-timesteps 2000000 --out runs/doorkey
+    curriculax eval runs/doorkey --greedy
+    curriculax replay runs/doorkey --out doorkey.gif
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import time
 from collections.abc import Sequence
 
 import curriculax
+from curriculax.cli.training import add_commands
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
@@ -68,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     rollout.add_argument("--level-mode", choices=("fresh", "replay"), default="fresh")
     rollout.add_argument("--seed", type=int, default=0)
     rollout.set_defaults(run=_cmd_rollout)
+    add_commands(commands)
     return parser
 
 
