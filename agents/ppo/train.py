@@ -13,12 +13,15 @@ then ``update_epochs`` passes of minibatch Adam steps on PPO's loss.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from flax import struct
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from curriculax.agents.ppo.config import PPOConfig
 from curriculax.agents.ppo.losses import (
@@ -101,6 +104,10 @@ class PPO:
         env_params: its Params (shared, or per env with leading axis ``num_envs``); defaults
             to ``env.default_params()``.
         network: an ``ActorCritic`` to use instead of the one ``config`` describes.
+        devices: devices that share the envs (default: all local devices; with
+            ``jax.distributed`` initialised, ``jax.devices()`` spans every host). The envs,
+            rollouts and minibatch gradients are split along the env axis; parameters are
+            replicated and XLA inserts the gradient all-reduce.
 
     Raises:
         ValueError: invalid params, or a network that cannot read the env's observations.
@@ -112,6 +119,7 @@ class PPO:
         env: Env,
         env_params: EnvParams | None = None,
         network: ActorCritic | None = None,
+        devices: Sequence[jax.Device] | None = None,
     ) -> None:
         if not isinstance(config, PPOConfig):
             raise TypeError(f"config must be a PPOConfig, got {type(config).__name__}")
@@ -129,6 +137,13 @@ class PPO:
             config.hidden_size,
             config.recurrent,
         )
+        devices = list(jax.local_devices() if devices is None else devices)
+        if config.num_envs % len(devices):
+            raise ValueError(
+                f"num_envs ({config.num_envs}) must be divisible by the number of devices "
+                f"({len(devices)}) to split the envs across them"
+            )
+        self.mesh = Mesh(np.array(devices), ("envs",)) if len(devices) > 1 else None
         self.venv = AutoResetVecEnv(
             env, config.num_envs, mode=config.level_mode, pool_size=config.pool_size
         )
@@ -180,6 +195,30 @@ class PPO:
         action = greedy_action(out) if key is None else sample_action(key, out)
         return carry, action
 
+    # ------------------------------------------------------------------ devices
+
+    def _shard_envs(self, tree: PyTree, axis: int = 0) -> PyTree:
+        """Splits the env-indexed leaves of ``tree`` (along ``axis``) across the devices.
+
+        Leaves whose ``axis`` is at least ``num_envs`` long and divisible by the device count
+        are split; the others (params, keys, counters) stay replicated. With one device this
+        is the identity. XLA partitions the rest of the program to match (GSPMD), so the same
+        code runs on one device or many.
+        """
+        if self.mesh is None:
+            return tree
+        count = self.mesh.devices.size
+        spec = PartitionSpec(*([None] * axis), "envs")
+        sharded = NamedSharding(self.mesh, spec)
+        n = self.config.num_envs
+
+        def constrain(x: Array) -> Array:
+            if getattr(x, "ndim", 0) > axis and x.shape[axis] % count == 0 and x.shape[axis] >= n:
+                return jax.lax.with_sharding_constraint(x, sharded)
+            return x
+
+        return jax.tree.map(constrain, tree)
+
     # ------------------------------------------------------------------ training
 
     def init(self, key: PRNGKey) -> RunnerState:
@@ -188,15 +227,17 @@ class PPO:
         params = self.init_params(net_key)
         obs, vec_state = self.venv.reset(env_key, self.env_params)
         n = self.config.num_envs
-        return RunnerState(
-            params=params,
-            opt_state=self.optimizer.init(params),
-            vec_state=vec_state,
-            obs=obs,
-            carry=self.network.initial_carry(n),
-            reset=jnp.ones(n, bool),
-            key=key,
-            update=jnp.asarray(0, jnp.int32),
+        return self._shard_envs(
+            RunnerState(
+                params=params,
+                opt_state=self.optimizer.init(params),
+                vec_state=vec_state,
+                obs=obs,
+                carry=self.network.initial_carry(n),
+                reset=jnp.ones(n, bool),
+                key=key,
+                update=jnp.asarray(0, jnp.int32),
+            )
         )
 
     def _rollout(self, runner: RunnerState) -> tuple[RunnerState, Transition, Array, PyTree]:
@@ -305,8 +346,9 @@ class PPO:
         vec_state = runner.vec_state
         if c.level_mode == "fresh":
             vec_state = self.venv.refill(refill_key, vec_state, self.env_params)
-        runner = runner.replace(vec_state=vec_state, key=key)
+        runner = self._shard_envs(runner.replace(vec_state=vec_state, key=key))
         runner, batch, last_value, start_carry = self._rollout(runner)
+        batch = self._shard_envs(batch, axis=1)
         following = next_values(
             batch.value, last_value, batch.final_value, batch.truncated, batch.terminated
         )
@@ -375,6 +417,10 @@ def make_train(
     env: Env,
     env_params: EnvParams | None = None,
     network: ActorCritic | None = None,
+    devices: Sequence[jax.Device] | None = None,
 ) -> PPO:
-    """A PPO run of ``config`` on ``env``: ``make_train(...)(key)`` trains (jit and vmap it)."""
-    return PPO(config, env, env_params, network)
+    """A PPO run of ``config`` on ``env``: ``make_train(...)(key)`` trains (jit and vmap it).
+
+    ``devices`` (default: all local devices) share the envs; see ``PPO``.
+    """
+    return PPO(config, env, env_params, network, devices)
