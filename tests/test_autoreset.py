@@ -9,6 +9,8 @@ import pytest
 
 import curriculax
 from curriculax.autoreset import AutoResetVecEnv
+from curriculax.envs.grid.constants import Obj
+from curriculax.envs.grid.engine import cell_types, encode_cells
 
 N = 8
 
@@ -89,7 +91,7 @@ def test_per_env_params_reset_to_levels_of_their_own_params():
     outs, _ = _roll(venv, batched, 10)
     for *_, after, _, term, trunc, _ in outs:
         for i in np.flatnonzero(np.asarray(term | trunc)):
-            goal = np.argwhere(np.asarray(after.env_state.grid[i, ..., 0]) == 8)
+            goal = np.argwhere(np.asarray(cell_types(after.env_state.grid[i])) == Obj.GOAL)
             assert tuple(goal[0]) == (int(sizes[i]) - 2,) * 2
             assert int(after.slot[i]) % 4 == i
 
@@ -112,7 +114,7 @@ def test_refill_with_levels_injects_exactly_those_levels():
     _, state = venv.reset(jax.random.key(0), params)
     levels = jax.vmap(env.sample_level, (0, None))(jax.random.split(jax.random.key(9), 16), params)
     state = venv.refill(jax.random.key(1), state, params, levels=levels)
-    np.testing.assert_array_equal(state.source_state.grid, levels.grid)
+    np.testing.assert_array_equal(state.source_state.grid, encode_cells(levels.grid))
 
 
 def test_episode_statistics_match_manual_accumulation():

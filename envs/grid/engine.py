@@ -1,8 +1,10 @@
 """The grid engine: MiniGrid's dynamics, egocentric view and visibility rule as pure JAX.
 
 Every grid task shares this engine and writes only its level generator. A level is a uint8 grid of
-encoded cells ``grid[y, x] = (type, colour, state)`` plus the agent's start; the engine's state adds
-what the agent carries and the step count. An 8x8 level's state is 8*8*3 + 19 = 211 bytes.
+encoded cells ``grid[y, x] = (type, colour, state)`` plus the agent's start. The episode state
+packs each cell into one byte, ``code = type * TYPE_STRIDE + colour * COLOR_STRIDE + state``
+(``encode_cells``, ``decode_cells``), and adds the carried object's code and the step count: an
+8x8 episode's state is 8*8 + 17 = 81 bytes. Observations and pictures decode only what they show.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from curriculax.envs.grid.constants import (
     EMPTY_CELL,
     GOAL_CELL,
     NUM_ACTIONS,
+    NUM_COLORS,
+    NUM_OBJECTS,
+    NUM_STATES,
     WALL_CELL,
     Action,
     DoorState,
@@ -31,6 +36,77 @@ from curriculax.types import Array, EnvState, PRNGKey
 
 #: The ``observation`` choices of grid envs.
 OBSERVATIONS = ("image", "full", "rgb")
+
+#: A cell's one-byte code is ``type * TYPE_STRIDE + colour * COLOR_STRIDE + state``.
+COLOR_STRIDE = NUM_STATES
+TYPE_STRIDE = NUM_COLORS * NUM_STATES
+#: Codes in use: ``0 .. NUM_CODES - 1``.
+NUM_CODES = NUM_OBJECTS * TYPE_STRIDE
+assert NUM_CODES <= 256, "cell codes must fit in uint8"
+
+
+def encode_cells(cells: Array) -> Array:
+    """One-byte codes of encoded cells: uint8 [..., 3] ``(type, colour, state)`` -> uint8 [...].
+
+    Every cell a grid stores (door states 0 to 2, other objects 0) has a code; the agent's
+    triple in a full observation (state = direction, up to 3) does not.
+    """
+    cells = jnp.asarray(cells, jnp.uint8)
+    return cells[..., 0] * TYPE_STRIDE + cells[..., 1] * COLOR_STRIDE + cells[..., 2]
+
+
+def _decode_table() -> np.ndarray:
+    """``(type, colour, state)`` of every byte: uint8 [256, 3]."""
+    codes = np.arange(256)
+    cells = [codes // TYPE_STRIDE, codes // COLOR_STRIDE % NUM_COLORS, codes % COLOR_STRIDE]
+    return np.stack(cells, axis=-1).astype(np.uint8)
+
+
+_DECODE_TABLE = _decode_table()
+
+
+def decode_cells(codes: Array) -> Array:
+    """Encoded cells of one-byte codes: uint8 [...] -> uint8 [..., 3] ``(type, colour, state)``.
+
+    A lookup in a 256-row table, which XLA fuses into the gather that reads the codes; the
+    arithmetic (``//``, ``%``) measured slower, its three planes stacked in a separate pass.
+    """
+    return jnp.asarray(_DECODE_TABLE)[jnp.asarray(codes, jnp.uint8)]
+
+
+def cell_types(codes: Array) -> Array:
+    """Object types (``Obj``) of one-byte cell codes: uint8 [...]."""
+    return jnp.asarray(codes, jnp.uint8) // TYPE_STRIDE
+
+
+#: Codes of the empty cell (also "nothing carried") and of the wall beyond the grid's edge.
+EMPTY_CODE = int(np.dot(EMPTY_CELL, (TYPE_STRIDE, COLOR_STRIDE, 1)))
+WALL_CODE = int(np.dot(WALL_CELL, (TYPE_STRIDE, COLOR_STRIDE, 1)))
+
+
+def transparent(cells: Array) -> Array:
+    """Whether the agent sees past each encoded cell (walls and closed doors block)."""
+    kind = cells[..., 0]
+    return (kind != Obj.WALL) & ~((kind == Obj.DOOR) & (cells[..., 2] != DoorState.OPEN))
+
+
+def passable(cells: Array) -> Array:
+    """Whether the agent can step onto each encoded cell (MiniGrid's ``can_overlap``)."""
+    kind = cells[..., 0]
+    open_door = (kind == Obj.DOOR) & (cells[..., 2] == DoorState.OPEN)
+    overlap = (kind == Obj.EMPTY) | (kind == Obj.GOAL) | (kind == Obj.FLOOR) | (kind == Obj.LAVA)
+    return overlap | open_door
+
+
+#: ``transparent`` and ``passable`` of every code: bool [256], gathered by code.
+_VALID_CODE = np.arange(256) < NUM_CODES
+_TRANSPARENT_CODE = transparent(_DECODE_TABLE) & _VALID_CODE
+_PASSABLE_CODE = passable(_DECODE_TABLE) & _VALID_CODE
+
+
+def transparent_codes(codes: Array) -> Array:
+    """``transparent`` of one-byte cell codes: bool [...]."""
+    return jnp.asarray(_TRANSPARENT_CODE)[codes]
 
 
 @struct.dataclass
@@ -53,10 +129,11 @@ class GridState(EnvState):
     """State of a grid episode.
 
     Attributes:
-        grid: uint8 [H, W, 3], the cells now (doors opened, keys picked up).
+        grid: uint8 [H, W], the one-byte codes (``encode_cells``) of the cells now (doors
+            opened, keys picked up).
         agent_pos: int32 [2], ``(x, y)``.
         agent_dir: int32 [].
-        carrying: uint8 [3], the carried object's encoding, ``(EMPTY, 0, 0)`` for none.
+        carrying: uint8 [], the carried object's code, ``EMPTY_CODE`` for none.
     """
 
     grid: Array
@@ -83,12 +160,6 @@ def view_offsets(view_size: int) -> np.ndarray:
         out[d, ..., 0] = forward * fx + lateral * rx
         out[d, ..., 1] = forward * fy + lateral * ry
     return out
-
-
-def transparent(cells: Array) -> Array:
-    """Whether the agent sees past each encoded cell (walls and closed doors block)."""
-    kind = cells[..., 0]
-    return (kind != Obj.WALL) & ~((kind == Obj.DOOR) & (cells[..., 2] != DoorState.OPEN))
 
 
 #: Largest view side whose per-row visibility table is precomputed (2**(2V) entries, 1 MiB at 9).
@@ -270,10 +341,10 @@ class GridEnv(Env[GridLevel, GridState, ParamsT]):
             )
         return GridState(
             time=jnp.asarray(0, jnp.int32),
-            grid=level.grid,
+            grid=encode_cells(level.grid),
             agent_pos=level.agent_pos,
             agent_dir=level.agent_dir,
-            carrying=jnp.asarray(EMPTY_CELL),
+            carrying=jnp.asarray(EMPTY_CODE, jnp.uint8),
         )
 
     def transition(
@@ -285,48 +356,45 @@ class GridEnv(Env[GridLevel, GridState, ParamsT]):
         on_grid = jnp.all((ahead >= 0) & (ahead < jnp.array([self.width, self.height])))
         ahead = jnp.clip(ahead, 0, jnp.array([self.width - 1, self.height - 1]))
         # Beyond the grid's edge is wall, as in MiniGrid's view slicing.
-        cell = jnp.where(on_grid, state.grid[ahead[1], ahead[0]], jnp.asarray(WALL_CELL))
-        kind, colour, door = cell[0], cell[1], cell[2]
+        here = state.grid[ahead[1], ahead[0]]
+        code = jnp.where(on_grid, here, jnp.uint8(WALL_CODE))
+        kind = code // TYPE_STRIDE
+        colour = code // COLOR_STRIDE % NUM_COLORS
+        door = code % COLOR_STRIDE
 
         turn = jnp.where(action == Action.LEFT, 3, jnp.where(action == Action.RIGHT, 1, 0))
         agent_dir = (state.agent_dir + turn) % 4
 
         forward = action == Action.FORWARD
-        passable = (
-            (kind == Obj.EMPTY)
-            | (kind == Obj.GOAL)
-            | (kind == Obj.FLOOR)
-            | (kind == Obj.LAVA)
-            | ((kind == Obj.DOOR) & (door == DoorState.OPEN))
-        )
-        agent_pos = jnp.where(forward & passable, ahead, state.agent_pos)
+        can_enter = jnp.asarray(_PASSABLE_CODE)[code]
+        agent_pos = jnp.where(forward & can_enter, ahead, state.agent_pos)
         reached_goal = forward & (kind == Obj.GOAL)
         terminated = reached_goal | (forward & (kind == Obj.LAVA))
         reward = jnp.where(reached_goal, goal_reward(state.time, params.max_steps), 0.0)
 
-        hands_empty = state.carrying[0] == Obj.EMPTY
+        empty = jnp.uint8(EMPTY_CODE)
+        hands_empty = state.carrying == empty
         liftable = (kind == Obj.KEY) | (kind == Obj.BALL) | (kind == Obj.BOX)
         pick = (action == Action.PICKUP) & liftable & hands_empty
         drop = (action == Action.DROP) & (kind == Obj.EMPTY) & ~hands_empty
         toggle = action == Action.TOGGLE
-        has_key = (state.carrying[0] == Obj.KEY) & (state.carrying[1] == colour)
+        held_colour = state.carrying // COLOR_STRIDE % NUM_COLORS
+        has_key = (cell_types(state.carrying) == Obj.KEY) & (held_colour == colour)
         door_next = jnp.where(
             door == DoorState.LOCKED,
             jnp.where(has_key, DoorState.OPEN, DoorState.LOCKED),
             jnp.where(door == DoorState.OPEN, DoorState.CLOSED, DoorState.OPEN),
         ).astype(jnp.uint8)
-        toggled_door = jnp.stack([kind, colour, door_next])
 
-        empty = jnp.asarray(EMPTY_CELL)
-        new_cell = jnp.where(pick, empty, cell)
-        new_cell = jnp.where(drop, state.carrying, new_cell)
-        new_cell = jnp.where(toggle & (kind == Obj.DOOR), toggled_door, new_cell)
-        new_cell = jnp.where(toggle & (kind == Obj.BOX), empty, new_cell)  # boxes hold nothing yet
-        carrying = jnp.where(pick, cell, jnp.where(drop, empty, state.carrying))
+        new_code = jnp.where(pick, empty, code)
+        new_code = jnp.where(drop, state.carrying, new_code)
+        new_code = jnp.where(toggle & (kind == Obj.DOOR), code - door + door_next, new_code)
+        new_code = jnp.where(toggle & (kind == Obj.BOX), empty, new_code)  # boxes hold nothing yet
+        carrying = jnp.where(pick, code, jnp.where(drop, empty, state.carrying))
 
-        new_cell = jnp.where(on_grid, new_cell, state.grid[ahead[1], ahead[0]])
+        new_code = jnp.where(on_grid, new_code, here)
         state = state.replace(
-            grid=state.grid.at[ahead[1], ahead[0]].set(new_cell),
+            grid=state.grid.at[ahead[1], ahead[0]].set(new_code),
             agent_pos=agent_pos,
             agent_dir=agent_dir,
             carrying=carrying,
@@ -334,38 +402,42 @@ class GridEnv(Env[GridLevel, GridState, ParamsT]):
         return state, reward, terminated
 
     def _view(self, state: GridState) -> tuple[Array, Array, Array]:
-        """The egocentric view: cells [V, V, 3], visibility [V, V], world ``(x, y)`` [V, V, 2]."""
+        """The egocentric view: cell codes [V, V], visibility [V, V], world ``(x, y)`` [V, V, 2]."""
         coords = state.agent_pos + jnp.asarray(view_offsets(self.view_size))[state.agent_dir]
         x, y = coords[..., 0], coords[..., 1]
         inside = (x >= 0) & (x < self.width) & (y >= 0) & (y < self.height)
-        cells = state.grid[jnp.clip(y, 0, self.height - 1), jnp.clip(x, 0, self.width - 1)]
-        cells = jnp.where(inside[..., None], cells, jnp.asarray(WALL_CELL))
+        codes = state.grid[jnp.clip(y, 0, self.height - 1), jnp.clip(x, 0, self.width - 1)]
+        codes = jnp.where(inside, codes, jnp.uint8(WALL_CODE))
         if self.see_through_walls:
-            return cells, jnp.ones(cells.shape[:2], bool), coords
-        return cells, visibility(transparent(cells)), coords
+            return codes, jnp.ones(codes.shape, bool), coords
+        return codes, visibility(transparent_codes(codes)), coords
 
     def observe(self, state: GridState, params: ParamsT) -> Array:
         """The observation chosen by the ``observation`` config (see the class docstring)."""
         if self.observation == "full":
-            full = jnp.swapaxes(state.grid, 0, 1)
+            full = decode_cells(jnp.swapaxes(state.grid, 0, 1))
             agent = jnp.stack(
                 [jnp.uint8(Obj.AGENT), jnp.uint8(0), state.agent_dir.astype(jnp.uint8)]
             )
             return full.at[state.agent_pos[0], state.agent_pos[1]].set(agent)
-        cells, seen, _ = self._view(state)
+        codes, seen, _ = self._view(state)
         agent_cell = (self.view_size // 2, self.view_size - 1)
+        # The carried object shows in the agent's cell (a select: cheaper than a scatter here).
+        at_agent = np.zeros(codes.shape, bool)
+        at_agent[agent_cell] = True
         if self.observation == "rgb":  # occluded cells drawn empty, visible ones highlighted
-            cells = jnp.where(seen[..., None], cells, jnp.asarray(EMPTY_CELL))
-            cells = cells.at[agent_cell].set(state.carrying)
+            codes = jnp.where(seen, codes, jnp.uint8(EMPTY_CODE))
+            codes = jnp.where(at_agent, state.carrying, codes)
             return render_grid(
-                jnp.swapaxes(cells, 0, 1),
+                decode_cells(jnp.swapaxes(codes, 0, 1)),
                 jnp.array(agent_cell, jnp.int32),
                 jnp.asarray(3, jnp.int32),
                 self.tile_size,
                 jnp.swapaxes(seen, 0, 1),
             )
-        image = jnp.where(seen[..., None], cells, jnp.zeros(3, jnp.uint8))
-        return image.at[agent_cell].set(state.carrying)
+        # Code 0 decodes to (UNSEEN, 0, 0), MiniGrid's occluded cell.
+        codes = jnp.where(seen, codes, jnp.uint8(0))
+        return decode_cells(jnp.where(at_agent, state.carrying, codes))
 
     def observation_space(self, params: ParamsT) -> Box:
         """uint8, of the shape the ``observation`` config gives (bounds 0..255 as MiniGrid's)."""
@@ -393,7 +465,9 @@ class GridEnv(Env[GridLevel, GridState, ParamsT]):
         y = jnp.where(inside, y, self.height)  # off the grid: dropped by the scatter below
         highlight = jnp.zeros((self.height, self.width), bool)
         highlight = highlight.at[y, x].max(seen, mode="drop")
-        return render_grid(state.grid, state.agent_pos, state.agent_dir, tile_size, highlight)
+        return render_grid(
+            decode_cells(state.grid), state.agent_pos, state.agent_dir, tile_size, highlight
+        )
 
 
 def place_goal(grid: Array, size: Array) -> Array:

@@ -28,7 +28,7 @@ from curriculax.envs.grid.constants import (
     DoorState,
     Obj,
 )
-from curriculax.envs.grid.engine import GridEnv, GridLevel, GridState, goal_reward
+from curriculax.envs.grid.engine import GridEnv, GridLevel, GridState, cell_types, goal_reward
 from curriculax.types import Array, EnvParams, PRNGKey
 
 #: Columns of rooms (MiniGrid's ``RoomGrid`` default, which KeyCorridor keeps).
@@ -239,8 +239,8 @@ class KeyCorridor(GridEnv[KeyCorridorParams]):
         after, reward, terminated = super().transition(key, state, action, params)
         picked = (
             (action == Action.PICKUP)
-            & (state.carrying[0] != Obj.BALL)
-            & (after.carrying[0] == Obj.BALL)
+            & (cell_types(state.carrying) != Obj.BALL)
+            & (cell_types(after.carrying) == Obj.BALL)
         )
         reward = jnp.where(picked, goal_reward(after.time, params.max_steps), reward)
         return after, reward, terminated | picked

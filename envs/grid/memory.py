@@ -10,7 +10,14 @@ from flax import struct
 
 from curriculax.env import INT32_MAX
 from curriculax.envs.grid.constants import WALL_CELL, Action, Color, Obj
-from curriculax.envs.grid.engine import GridEnv, GridLevel, GridState, goal_reward, room_grid
+from curriculax.envs.grid.engine import (
+    GridEnv,
+    GridLevel,
+    GridState,
+    cell_types,
+    goal_reward,
+    room_grid,
+)
 from curriculax.types import Array, EnvParams, PRNGKey
 
 #: Smallest room side: the start room, one hallway cell and the split (MiniGrid's smallest id).
@@ -129,7 +136,7 @@ class Memory(GridEnv[MemoryParams]):
         action = jnp.asarray(action, jnp.int32)
         action = jnp.where(action == Action.PICKUP, Action.TOGGLE, action)
         state, reward, terminated = super().transition(key, state, action, params)
-        kinds = state.grid[..., 0]
+        kinds = cell_types(state.grid)
 
         def is_object(kind: Array) -> Array:
             return (kind == Obj.KEY) | (kind == Obj.BALL)

@@ -8,6 +8,7 @@ import pytest
 
 import curriculax
 from curriculax.envs.grid.constants import EMPTY_CELL, WALL_CELL, Action, DoorState, Obj
+from curriculax.envs.grid.engine import decode_cells
 from curriculax.envs.grid.layout import parse_layout
 
 L, R, F, P, D, T, N = (int(a) for a in Action)
@@ -22,7 +23,10 @@ DOORKEY = """
 
 
 def _play(name, layout, actions, **config):
-    """Plays ``actions`` on ``layout``, padded with wall to a square grid of the env's size."""
+    """Plays ``actions`` on ``layout``, padded with wall to a square grid of the env's size.
+
+    The trace's states hold decoded cells: ``grid`` [H, W, 3] and ``carrying`` [3].
+    """
     level = parse_layout(layout)
     height, width = level.grid.shape[:2]
     env, params = curriculax.make(name, size=max(height, width, 5), **config)
@@ -35,7 +39,8 @@ def _play(name, layout, actions, **config):
     trace = []
     for a in actions:
         obs, state, reward, term, trunc, _ = step(jax.random.key(0), state, a, params)
-        trace.append((jax.device_get(state), float(reward), bool(term), bool(trunc), obs))
+        cells = state.replace(grid=decode_cells(state.grid), carrying=decode_cells(state.carrying))
+        trace.append((jax.device_get(cells), float(reward), bool(term), bool(trunc), obs))
     return env, params, trace
 
 
@@ -151,8 +156,9 @@ def test_layout_errors_are_clear():
 def test_state_is_compact_uint8_grid():
     env, params = curriculax.make("DoorKey-8x8-v0")
     state = jax.eval_shape(env.reset, jax.random.key(0), params)[1]
-    assert state.grid.dtype == np.uint8 and state.grid.shape == (8, 8, 3)
-    assert sum(x.size * x.dtype.itemsize for x in jax.tree.leaves(state)) <= 256
+    assert state.grid.dtype == np.uint8 and state.grid.shape == (8, 8)
+    assert state.carrying.dtype == np.uint8 and state.carrying.shape == ()
+    assert sum(x.size * x.dtype.itemsize for x in jax.tree.leaves(state)) <= 166  # XLand's
 
 
 def test_the_grid_edge_acts_as_a_wall_on_borderless_levels():

@@ -17,6 +17,7 @@ import pytest
 
 import curriculax
 from curriculax.envs.grid.constants import DIR_TO_VEC, EMPTY_CELL, WALL_CELL, Action
+from curriculax.envs.grid.engine import decode_cells
 from curriculax.envs.grid.minigrid_import import from_minigrid
 
 minigrid = pytest.importorskip("minigrid")
@@ -85,7 +86,7 @@ def _run_ours(env, params, levels, actions):
                 truncated,
                 state.agent_pos,
                 state.agent_dir,
-                state.carrying,
+                decode_cells(state.carrying),
             )
 
         first = env.observe(state, params)
