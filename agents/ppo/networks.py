@@ -53,7 +53,7 @@ class GridEncoder(nn.Module):
     """
 
     hidden_size: int
-    embed_size: int = 8
+    embed_size: int = 4
 
     @nn.compact
     def __call__(self, obs: Array) -> Array:  # noqa: D102
