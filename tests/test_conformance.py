@@ -29,7 +29,7 @@ def _first_id_per_class(ids):
 
 
 # The functional checks compile a vmapped reset and step per id: every env class in the default
-# suite, every id in the slow one. The gymnasium checks run for every id in both.
+# suite, every id in the slow one.
 FUNCTIONAL_IDS = [
     pytest.param(i, marks=() if i in _first_id_per_class(IDS) else pytest.mark.slow) for i in IDS
 ]
@@ -37,6 +37,13 @@ FUNCTIONAL_IDS = [
 
 @pytest.fixture(scope="module", params=IDS)
 def env_id(request):
+    return request.param
+
+
+# Determinism, scalar types and pickling: every env class in the default suite, every id in the
+# slow one (check_env, above, runs for every id in both).
+@pytest.fixture(scope="module", params=FUNCTIONAL_IDS)
+def class_id(request):
     return request.param
 
 
@@ -66,16 +73,16 @@ def _rollout(env, seed, actions):
     return out
 
 
-def test_same_seed_same_trajectory_and_other_seed_differs(env_id):
+def test_same_seed_same_trajectory_and_other_seed_differs(class_id):
     actions = np.random.default_rng(0).integers(0, 7, 60)
-    first = _rollout(gymnasium.make(env_id), 3, actions)
-    second = _rollout(gymnasium.make(env_id), 3, actions)
+    first = _rollout(gymnasium.make(class_id), 3, actions)
+    second = _rollout(gymnasium.make(class_id), 3, actions)
     for a, b in zip(first, second, strict=True):
         np.testing.assert_array_equal(a, b)
 
 
-def test_step_returns_numpy_and_python_scalars(env_id):
-    env = gymnasium.make(env_id)
+def test_step_returns_numpy_and_python_scalars(class_id):
+    env = gymnasium.make(class_id)
     obs, info = env.reset(seed=0)
     assert isinstance(obs, np.ndarray) and info == {}
     obs, reward, terminated, truncated, info = env.step(2)
@@ -84,8 +91,8 @@ def test_step_returns_numpy_and_python_scalars(env_id):
     assert env.observation_space.contains(obs)
 
 
-def test_pickled_env_continues_identically(env_id):
-    env = gymnasium.make(env_id)
+def test_pickled_env_continues_identically(class_id):
+    env = gymnasium.make(class_id)
     env.reset(seed=1)
     for action in (2, 1, 2, 3, 5):
         env.step(action)

@@ -22,19 +22,22 @@ from curriculax.agents.ppo import PPOConfig, make_train
 assert len(jax.devices()) == int(sys.argv[1]), jax.devices()
 env, params = curriculax.make("curriculax/Empty-5x5-v0")
 config = PPOConfig(total_timesteps=int(sys.argv[2]), num_envs=32, num_steps=64, learning_rate=1e-3)
-train = make_train(config, env, params)
-runner, metrics = jax.jit(train)(jax.random.key(0))
-sharding = str(runner.obs.sharding)
-flat = np.concatenate([np.ravel(x) for x in jax.tree.leaves(runner.params)])
-print(json.dumps({
-    "metrics": {k: np.asarray(v).tolist() for k, v in metrics.items()},
-    "params": flat[:200].tolist(),
-    "sharding": sharding,
-}))
+out = {}
+for name, devices in (("one", jax.devices()[:1]), ("many", jax.devices())):
+    train = make_train(config, env, params, devices=devices)
+    runner, metrics = jax.jit(train)(jax.random.key(0))
+    flat = np.concatenate([np.ravel(x) for x in jax.tree.leaves(runner.params)])
+    out[name] = {
+        "metrics": {k: np.asarray(v).tolist() for k, v in metrics.items()},
+        "params": flat[:200].tolist(),
+        "sharding": str(runner.obs.sharding),
+    }
+print(json.dumps(out))
 """
 
 
 def _train_on(devices: int, steps: int) -> dict:
+    """Trains on the first of ``devices`` XLA host devices, then on all of them."""
     env = dict(os.environ)
     env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
     env["JAX_PLATFORMS"] = "cpu"
@@ -49,7 +52,8 @@ def _train_on(devices: int, steps: int) -> dict:
 
 
 def _check_same_learning(devices: int, steps: int) -> None:
-    one, many = _train_on(1, steps), _train_on(devices, steps)
+    runs = _train_on(devices, steps)
+    one, many = runs["one"], runs["many"]
     assert "SingleDeviceSharding" in one["sharding"]
     assert "'envs'" in many["sharding"]  # the envs really were split
     for name in ("return_mean", "episodes", "value_loss", "policy_loss", "entropy"):

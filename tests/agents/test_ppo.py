@@ -109,7 +109,7 @@ def test_network_that_cannot_read_the_observations_is_rejected_before_tracing():
         make_train(PPOConfig(network="grid", hidden_size=8), env, params)
 
 
-@pytest.mark.parametrize("core", ["gru", "lstm"])
+@pytest.mark.parametrize("core", ["gru", pytest.param("lstm", marks=pytest.mark.slow)])
 def test_recurrent_policy_trains_and_resets_its_memory_at_episode_starts(core):
     env, params = curriculax.make("curriculax/Empty-5x5-v0")
     config = PPOConfig(
