@@ -10,6 +10,7 @@ with a JSON header; a file that is not a replay, or is damaged, raises ``ReplayE
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import zipfile
@@ -143,8 +144,32 @@ class Replay:
         )
 
 
+@functools.partial(jax.jit, static_argnums=(0, 5))
+def _resimulate(
+    env: Any, params: EnvParams, level: PyTree, key: PRNGKey, actions: Array, render: bool
+) -> tuple:
+    """Resets to ``level`` and applies every action [T] (one compile per env and T)."""
+    reset_key, step_key = episode_keys(key)
+    _, state = env.reset_to_level(reset_key, level, params)
+    first = env.render(state, params) if render else jnp.zeros(())
+
+    def step(state: Any, x: tuple[Array, Array]) -> tuple[Any, tuple]:
+        t, action = x
+        _, state, reward, terminated, truncated, _ = env.step(
+            jax.random.fold_in(step_key, t), state, action, params
+        )
+        frame = env.render(state, params) if render else jnp.zeros(())
+        return state, (reward, terminated, truncated, frame)
+
+    _, out = jax.lax.scan(step, state, (jnp.arange(actions.shape[0]), actions))
+    return first, out
+
+
 def simulate(replay: Replay, episode: int, render: bool = True) -> dict[str, np.ndarray]:
     """Re-simulates one episode.
+
+    Every episode of a replay runs the same compiled program (all of its actions, padded to the
+    replay's longest); the steps past the episode's length are dropped.
 
     Returns:
         ``rewards`` [L], ``terminated`` [L], ``truncated`` [L] and, with ``render``, ``frames``
@@ -153,36 +178,19 @@ def simulate(replay: Replay, episode: int, render: bool = True) -> dict[str, np.
     import curriculax
 
     env, _ = curriculax.make(replay.env_id, **replay.env_kwargs)
-    params = replay.params
     level = jax.tree.map(lambda x: jnp.asarray(x[episode]), replay.levels)
     key = jax.random.wrap_key_data(jnp.asarray(replay.keys[episode], jnp.uint32))
-    reset_key, step_key = episode_keys(key)
     length = int(replay.lengths[episode])
-    actions = jnp.asarray(replay.actions[episode, :length])
-
-    def run(level: PyTree, actions: Array) -> tuple:
-        _, state = env.reset_to_level(reset_key, level, params)
-        first = env.render(state, params) if render else jnp.zeros(())
-
-        def step(state: Any, x: tuple[Array, Array]) -> tuple[Any, tuple]:
-            t, action = x
-            _, state, reward, terminated, truncated, _ = env.step(
-                jax.random.fold_in(step_key, t), state, action, params
-            )
-            frame = env.render(state, params) if render else jnp.zeros(())
-            return state, (reward, terminated, truncated, frame)
-
-        _, out = jax.lax.scan(step, state, (jnp.arange(actions.shape[0]), actions))
-        return first, out
-
-    first, (rewards, terminated, truncated, frames) = jax.jit(run)(level, actions)
+    first, (rewards, terminated, truncated, frames) = _resimulate(
+        env, replay.params, level, key, jnp.asarray(replay.actions[episode]), render
+    )
     out = {
-        "rewards": np.asarray(rewards),
-        "terminated": np.asarray(terminated),
-        "truncated": np.asarray(truncated),
+        "rewards": np.asarray(rewards)[:length],
+        "terminated": np.asarray(terminated)[:length],
+        "truncated": np.asarray(truncated)[:length],
     }
     if render:
-        out["frames"] = np.concatenate([np.asarray(first)[None], np.asarray(frames)])
+        out["frames"] = np.concatenate([np.asarray(first)[None], np.asarray(frames)[:length]])
     return out
 
 
