@@ -230,3 +230,44 @@ def evaluate_envs(
         )(net_params, levels, run_key)
         results[env_id] = result.summary()
     return results
+
+
+def worst_case(
+    trainer: PPO,
+    net_params: PyTree,
+    key: PRNGKey,
+    *,
+    num_levels: int = 1000,
+    num_episodes: int = 10,
+    alphas: tuple[float, ...] = (0.01, 0.1),
+    greedy: bool = False,
+) -> dict[str, float]:
+    """Robustness on sampled levels, SFL's protocol (Rutherford et al. 2024): CVaR of solve rate.
+
+    ``num_levels`` fresh levels from the trainer's env are each played ``num_episodes`` times
+    with one set of keys to rank them by solve rate, and again with independent keys to score
+    them, so the ranking's noise does not bias the score. ``cvar_X`` is the mean scored solve
+    rate over the hardest ``X``% of levels (at least one level).
+
+    Returns:
+        ``{"mean": ..., "cvar_1": ..., "cvar_10": ...}`` (one ``cvar_`` entry per alpha).
+    """
+    if not isinstance(num_levels, int) or num_levels < 1:
+        raise ValueError(f"num_levels must be a positive int, got {num_levels!r}")
+    if any(not 0 < a <= 1 for a in alphas):
+        raise ValueError(f"alphas must be in (0, 1], got {alphas}")
+    level_key, rank_key, score_key = jax.random.split(key, 3)
+    levels = jax.vmap(trainer.env.sample_level, (0, None))(
+        jax.random.split(level_key, num_levels), trainer.env_params
+    )
+    run = jax.jit(
+        lambda p, lv, k: evaluate(trainer, p, lv, k, num_episodes=num_episodes, greedy=greedy)
+    )
+    ranked = np.asarray(run(net_params, levels, rank_key).solved).mean(axis=1)
+    scored = np.asarray(run(net_params, levels, score_key).solved).mean(axis=1)
+    order = np.argsort(ranked, kind="stable")
+    result = {"mean": float(scored.mean())}
+    for alpha in alphas:
+        count = max(1, round(alpha * num_levels))
+        result[f"cvar_{round(alpha * 100):d}"] = float(scored[order[:count]].mean())
+    return result

@@ -43,6 +43,9 @@ class RunSpec:
         num_seeds: agents trained together (vmapped).
         env_kwargs: constructor options and Params overrides passed to ``curriculax.make``.
         chunk_updates: updates per jitted chunk (between logs and checkpoints).
+        curriculum: a teacher name from ``curriculax.curricula.TEACHERS``, or ``None`` (the
+            env's own level distribution, as ``config.level_mode`` says).
+        curriculum_options: the teacher's hyper-parameters.
     """
 
     env_id: str
@@ -51,6 +54,8 @@ class RunSpec:
     num_seeds: int = 1
     env_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
     chunk_updates: int = 10
+    curriculum: str | None = None
+    curriculum_options: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         from curriculax.registry import spec as env_spec
@@ -62,6 +67,12 @@ class RunSpec:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
         if not isinstance(self.seed, int):
             raise ValueError(f"seed must be an int, got {self.seed!r}")
+        if self.curriculum is None and self.curriculum_options:
+            raise ValueError("curriculum_options given without a curriculum")
+        if self.curriculum is not None:
+            from curriculax.curricula import teacher_class
+
+            teacher_class(self.curriculum)  # an unknown name fails here, before any tracing
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable description (stored in checkpoints and run.json)."""
@@ -72,6 +83,8 @@ class RunSpec:
             "num_seeds": self.num_seeds,
             "env_kwargs": self.env_kwargs,
             "chunk_updates": self.chunk_updates,
+            "curriculum": self.curriculum,
+            "curriculum_options": self.curriculum_options,
         }
 
     @classmethod
@@ -83,9 +96,14 @@ class RunSpec:
 
 
 def build(spec: RunSpec) -> PPO:
-    """The env and the PPO trainer a spec describes."""
+    """The env, the teacher and the PPO trainer a spec describes."""
     env, params = curriculax.make(spec.env_id, **spec.env_kwargs)
-    return make_train(spec.config, env, params)
+    teacher = None
+    if spec.curriculum is not None:
+        from curriculax.curricula import make_teacher
+
+        teacher = make_teacher(spec.curriculum, env, params, **spec.curriculum_options)
+    return make_train(spec.config, env, params, teacher=teacher)
 
 
 def seed_keys(spec: RunSpec) -> jax.Array:
@@ -129,10 +147,13 @@ def load_run(path: str | Path) -> tuple[RunSpec, PPO, RunnerState, dict[str, Any
 class _Logger:
     """metrics.csv (one row per update and seed) and, if installed, TensorBoard."""
 
-    def __init__(self, folder: Path, num_seeds: int, resume_update: int) -> None:
+    def __init__(
+        self, folder: Path, num_seeds: int, resume_update: int, names: tuple[str, ...] = METRICS
+    ) -> None:
         self.path = folder / METRICS_CSV
         self.num_seeds = num_seeds
-        fields = ["update", "seed", *METRICS]
+        self.names = names
+        fields = ["update", "seed", *names]
         kept: list[list[str]] = []
         if resume_update and self.path.exists():  # drop rows logged after the checkpoint
             with self.path.open() as f:
@@ -152,19 +173,20 @@ class _Logger:
 
     def write(self, first_update: int, metrics: dict[str, np.ndarray]) -> None:
         """Metrics of updates ``first_update + 1 ...``; each array [num_seeds, updates]."""
-        count = metrics[METRICS[0]].shape[1]
+        count = metrics[self.names[0]].shape[1]
         with self.path.open("a", newline="") as f:
             writer = csv.writer(f)
             for u in range(count):
                 for s in range(self.num_seeds):
                     row = [first_update + u + 1, s]
-                    writer.writerow(row + [f"{float(metrics[m][s, u]):.6g}" for m in METRICS])
+                    writer.writerow(row + [f"{float(metrics[m][s, u]):.6g}" for m in self.names])
         if self.tensorboard is not None:
             for u in range(count):
                 step = int(metrics["env_steps"][0, u])
-                for m in METRICS:
+                for m in self.names:
                     if m != "env_steps":
-                        self.tensorboard.add_scalar(f"train/{m}", metrics[m][:, u].mean(), step)
+                        tag = m if "/" in m else f"train/{m}"
+                        self.tensorboard.add_scalar(tag, metrics[m][:, u].mean(), step)
             self.tensorboard.flush()
 
     def close(self) -> None:
@@ -252,7 +274,7 @@ def run_training(
     total = spec.config.num_updates
     if stop_after_updates is not None:
         total = min(total, stop_after_updates)
-    logger = _Logger(folder, spec.num_seeds, done)
+    logger = _Logger(folder, spec.num_seeds, done, trainer.metric_names)
     batch = spec.config.batch_size
     progress = _Progress(spec.config.num_updates * batch, done * batch, quiet)
     chunks: dict[int, Any] = {}

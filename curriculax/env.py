@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import functools
 from typing import Any, Generic, TypeVar
 
 import jax
@@ -168,8 +169,13 @@ class Env(abc.ABC, Generic[LevelT, StateT, ParamsT]):
                 )
 
     def level_shape(self, params: ParamsT | None = None) -> PyTree:
-        """The ``jax.ShapeDtypeStruct`` pytree of one level (computed without running anything)."""
-        params = self.default_params() if params is None else params
+        """The ``jax.ShapeDtypeStruct`` pytree of one level (computed without running anything).
+
+        Level shapes depend only on the static config, so the answer is traced once per env
+        configuration and cached (a gymnasium reset with a level asks for it every episode).
+        """
+        if params is None:
+            return _default_level_shape(self)
         return jax.eval_shape(self.sample_level, jax.random.key(0), params)
 
     def coerce_level(self, level: Any) -> LevelT:
@@ -200,3 +206,9 @@ class Env(abc.ABC, Generic[LevelT, StateT, ParamsT]):
             batch = lead
             leaves.append(jnp.asarray(got, want.dtype))
         return jax.tree.unflatten(want_def, leaves)
+
+
+@functools.lru_cache(maxsize=256)
+def _default_level_shape(env: Env) -> PyTree:
+    """``env.level_shape()`` under the default params, cached per (hashable, equal) env."""
+    return jax.eval_shape(env.sample_level, jax.random.key(0), env.default_params())

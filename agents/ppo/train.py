@@ -9,6 +9,13 @@ as one ``lax.scan`` and returns their metrics. The host loop in ``curriculax.age
 One update: refill the auto-reset pool, roll the policy out for ``num_steps`` in ``num_envs``
 envs, compute GAE (bootstrapping from the final observation on truncation, not on termination),
 then ``update_epochs`` passes of minibatch Adam steps on PPO's loss.
+
+With a curriculum (``teacher``), each update is one round of it instead of a pool refill: the
+teacher picks ``num_envs`` levels, every env starts its level afresh, episodes that end within the
+rollout replay the same level, the rollout's per-env statistics update the teacher, and the
+gradient steps run only if the teacher's batch says so (Robust PLR and ACCEL learn from replayed
+levels only). A teacher that evaluates levels (SFL) gets a policy evaluation every
+``teacher.eval_every`` updates, run here since a teacher never sees the policy.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from curriculax.agents.ppo.losses import (
 )
 from curriculax.agents.ppo.networks import ActorCritic, make_network
 from curriculax.autoreset import AutoResetVecEnv, VecState
+from curriculax.curricula.base import Batch, Teacher, episode_stats
 from curriculax.env import Env
 from curriculax.types import Array, EnvParams, PRNGKey, PyTree
 
@@ -66,6 +74,7 @@ class RunnerState:
         reset: bool [N], whether ``obs`` begins an episode.
         key: PRNG key.
         update: int32 [], updates done.
+        teacher_state: the curriculum's state (``None`` without a curriculum).
     """
 
     params: PyTree
@@ -76,6 +85,7 @@ class RunnerState:
     reset: Array
     key: PRNGKey
     update: Array
+    teacher_state: PyTree = None
 
 
 @struct.dataclass
@@ -108,9 +118,13 @@ class PPO:
             ``jax.distributed`` initialised, ``jax.devices()`` spans every host). The envs,
             rollouts and minibatch gradients are split along the env axis; parameters are
             replicated and XLA inserts the gradient all-reduce.
+        teacher: a curriculum that chooses each update's levels (``curriculax.curricula``);
+            it must be built for the same env. Episodes then replay their level
+            (``config.level_mode`` is ignored) and params must be shared, not per env.
 
     Raises:
-        ValueError: invalid params, or a network that cannot read the env's observations.
+        ValueError: invalid params, a network that cannot read the env's observations, or a
+            teacher for another env.
     """
 
     def __init__(
@@ -120,6 +134,7 @@ class PPO:
         env_params: EnvParams | None = None,
         network: ActorCritic | None = None,
         devices: Sequence[jax.Device] | None = None,
+        teacher: Teacher | None = None,
     ) -> None:
         if not isinstance(config, PPOConfig):
             raise TypeError(f"config must be a PPOConfig, got {type(config).__name__}")
@@ -144,9 +159,21 @@ class PPO:
                 f"({len(devices)}) to split the envs across them"
             )
         self.mesh = Mesh(np.array(devices), ("envs",)) if len(devices) > 1 else None
-        self.venv = AutoResetVecEnv(
-            env, config.num_envs, mode=config.level_mode, pool_size=config.pool_size
-        )
+        if teacher is not None:
+            if not isinstance(teacher, Teacher):
+                kind = type(teacher).__name__
+                raise TypeError(f"teacher must be a curricula Teacher, got {kind}")
+            if teacher.env != env:
+                raise ValueError(f"the teacher was built for {teacher.env!r}, not {env!r}")
+            if jnp.ndim(self.env_params.max_steps) != 0:
+                raise ValueError("with a teacher, env params must be shared, not per env")
+        self.teacher = teacher
+        if teacher is None:
+            self.venv = AutoResetVecEnv(
+                env, config.num_envs, mode=config.level_mode, pool_size=config.pool_size
+            )
+        else:
+            self.venv = AutoResetVecEnv(env, config.num_envs, mode="replay")
         steps_per_update = config.update_epochs * config.num_minibatches
         if config.anneal_lr:
             self.schedule = optax.linear_schedule(
@@ -223,10 +250,11 @@ class PPO:
 
     def init(self, key: PRNGKey) -> RunnerState:
         """The start of a run: fresh network, optimiser and envs."""
-        net_key, env_key, key = jax.random.split(key, 3)
+        net_key, env_key, teacher_key, key = jax.random.split(key, 4)
         params = self.init_params(net_key)
         obs, vec_state = self.venv.reset(env_key, self.env_params)
         n = self.config.num_envs
+        teacher_state = None if self.teacher is None else self.teacher.init(teacher_key, n)
         return self._shard_envs(
             RunnerState(
                 params=params,
@@ -237,6 +265,7 @@ class PPO:
                 reset=jnp.ones(n, bool),
                 key=key,
                 update=jnp.asarray(0, jnp.int32),
+                teacher_state=teacher_state,
             )
         )
 
@@ -343,10 +372,14 @@ class PPO:
         """One PPO update: refill, rollout, GAE, ``update_epochs`` epochs of minibatch steps."""
         c = self.config
         key, refill_key, epoch_key = jax.random.split(runner.key, 3)
-        vec_state = runner.vec_state
-        if c.level_mode == "fresh":
-            vec_state = self.venv.refill(refill_key, vec_state, self.env_params)
-        runner = self._shard_envs(runner.replace(vec_state=vec_state, key=key))
+        runner = runner.replace(key=key)
+        if self.teacher is None:
+            if c.level_mode == "fresh":
+                vec_state = self.venv.refill(refill_key, runner.vec_state, self.env_params)
+                runner = runner.replace(vec_state=vec_state)
+        else:
+            runner, round_batch = self._start_round(runner, refill_key)
+        runner = self._shard_envs(runner)
         runner, batch, last_value, start_carry = self._rollout(runner)
         batch = self._shard_envs(batch, axis=1)
         following = next_values(
@@ -378,13 +411,33 @@ class PPO:
             return jax.lax.scan(minibatch_step, state, minibatches)
 
         lr = self.schedule(_adam_count(runner.opt_state))
-        (params, opt_state), losses = jax.lax.scan(
-            epoch,
-            (runner.params, runner.opt_state),
-            jax.random.split(epoch_key, c.update_epochs),
-        )
-        runner = runner.replace(params=params, opt_state=opt_state, update=runner.update + 1)
+
+        def learn(state: tuple[PyTree, PyTree]) -> tuple[tuple[PyTree, PyTree], dict[str, Array]]:
+            return jax.lax.scan(epoch, state, jax.random.split(epoch_key, c.update_epochs))
+
         done = batch.terminated | batch.truncated
+        curriculum_metrics = {}
+        if self.teacher is None:
+            (params, opt_state), losses = learn((runner.params, runner.opt_state))
+        else:
+            stats = episode_stats(
+                batch.value, advantages, done, batch.episode_return, batch.episode_return > 0
+            )
+            teacher_state = self.teacher.update(runner.teacher_state, round_batch, stats)
+            runner = runner.replace(teacher_state=teacher_state)
+            skipped = jax.eval_shape(learn, (runner.params, runner.opt_state))[1]
+            (params, opt_state), losses = jax.lax.cond(
+                round_batch.train,
+                learn,
+                lambda state: (state, jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), skipped)),
+                (runner.params, runner.opt_state),
+            )
+            curriculum_metrics = {
+                f"curriculum/{name}": jnp.asarray(value, jnp.float32)
+                for name, value in self.teacher.metrics(teacher_state).items()
+            }
+            curriculum_metrics["curriculum/trained"] = round_batch.train.astype(jnp.float32)
+        runner = runner.replace(params=params, opt_state=opt_state, update=runner.update + 1)
         episodes = jnp.sum(done)
         per_episode = jnp.maximum(episodes, 1).astype(jnp.float32)
         metrics = {
@@ -395,8 +448,76 @@ class PPO:
             "success_rate": jnp.sum(done & (batch.episode_return > 0)) / per_episode,
             "learning_rate": jnp.asarray(lr, jnp.float32),
             **{name: jnp.mean(value) for name, value in losses.items()},
+            **curriculum_metrics,
         }
         return runner, metrics
+
+    # ------------------------------------------------------------------ curricula
+
+    @property
+    def metric_names(self) -> tuple[str, ...]:
+        """Names of the per-update metrics: ``METRICS``, then ``curriculum/...`` ones."""
+        if self.teacher is None:
+            return METRICS
+        n = self.config.num_envs
+        state = jax.eval_shape(lambda key: self.teacher.init(key, n), jax.random.key(0))
+        names = jax.eval_shape(self.teacher.metrics, state)
+        return (*METRICS, *(f"curriculum/{n}" for n in names), "curriculum/trained")
+
+    def _start_round(self, runner: RunnerState, key: PRNGKey) -> tuple[RunnerState, Batch]:
+        """A curriculum round: (maybe evaluate for the teacher,) sample levels, start them all."""
+        teacher = self.teacher
+        eval_key, sample_key, reset_key = jax.random.split(key, 3)
+        teacher_state = runner.teacher_state
+        if teacher.eval_every:
+            teacher_state = jax.lax.cond(
+                runner.update % teacher.eval_every == 0,
+                lambda: self._evaluate_for_teacher(runner.params, teacher_state, eval_key),
+                lambda: teacher_state,
+            )
+        n = self.config.num_envs
+        teacher_state, round_batch = teacher.sample(teacher_state, sample_key, n)
+        obs, vec_state = self.venv.reset(reset_key, self.env_params, levels=round_batch.levels)
+        runner = runner.replace(
+            vec_state=vec_state,
+            obs=obs,
+            carry=self.network.initial_carry(n),
+            reset=jnp.ones(n, bool),
+            teacher_state=teacher_state,
+        )
+        return runner, round_batch
+
+    def _evaluate_for_teacher(self, params: PyTree, teacher_state: PyTree, key: PRNGKey) -> PyTree:
+        """Success rate of the current policy on the teacher's ``eval_levels``, absorbed.
+
+        Each level is played for ``teacher.eval_steps`` steps (episodes that end replay it) with
+        sampled actions; its success rate is successful episodes / ended episodes (0 if none).
+        """
+        teacher = self.teacher
+        level_key, reset_key, run_key = jax.random.split(key, 3)
+        levels = teacher.eval_levels(teacher_state, level_key)
+        m = jax.tree.leaves(levels)[0].shape[0]
+        venv = AutoResetVecEnv(self.env, m, mode="replay")
+        obs, vec_state = venv.reset(reset_key, self.env_params, levels=levels)
+
+        def step(carry: tuple, key: PRNGKey) -> tuple[tuple, None]:
+            obs, vec_state, net_carry, reset, episodes, successes = carry
+            act_key, env_key = jax.random.split(key)
+            net_carry, out, _ = self.policy(params, net_carry, obs, reset)
+            action = sample_action(act_key, out)
+            obs, vec_state, _, terminated, truncated, info = venv.step(
+                env_key, vec_state, action, self.env_params
+            )
+            done = terminated | truncated
+            successes = successes + (done & (info["episode_return"] > 0))
+            return (obs, vec_state, net_carry, done, episodes + done, successes), None
+
+        zeros = jnp.zeros(m, jnp.int32)
+        init = (obs, vec_state, self.network.initial_carry(m), jnp.ones(m, bool), zeros, zeros)
+        final, _ = jax.lax.scan(step, init, jax.random.split(run_key, teacher.eval_steps))
+        episodes, successes = final[4], final[5]
+        success = successes / jnp.maximum(episodes, 1)
+        return teacher.absorb_eval(teacher_state, levels, success.astype(jnp.float32))
 
     def run(self, runner: RunnerState, num_updates: int) -> tuple[RunnerState, dict[str, Array]]:
         """``num_updates`` updates as one scan; metrics stacked to [num_updates]."""
@@ -418,9 +539,11 @@ def make_train(
     env_params: EnvParams | None = None,
     network: ActorCritic | None = None,
     devices: Sequence[jax.Device] | None = None,
+    teacher: Teacher | None = None,
 ) -> PPO:
     """A PPO run of ``config`` on ``env``: ``make_train(...)(key)`` trains (jit and vmap it).
 
-    ``devices`` (default: all local devices) share the envs; see ``PPO``.
+    ``devices`` (default: all local devices) share the envs; ``teacher`` is an optional
+    curriculum; see ``PPO``.
     """
-    return PPO(config, env, env_params, network, devices)
+    return PPO(config, env, env_params, network, devices, teacher)

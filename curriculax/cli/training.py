@@ -39,6 +39,18 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "--set", action="append", default=[], metavar="KEY=VALUE", help="any PPOConfig field"
     )
     train.add_argument("--env-option", action="append", default=[], metavar="KEY=VALUE")
+    train.add_argument(
+        "--curriculum",
+        choices=sorted(_teacher_names()),
+        help="an automatic curriculum (default: the env's own level distribution)",
+    )
+    train.add_argument(
+        "--curriculum-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a hyper-parameter of the curriculum, e.g. capacity=1000",
+    )
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--seeds", type=int, default=1, help="agents trained together (vmapped)")
     train.add_argument("--chunk", type=int, default=10, help="updates between checkpoints")
@@ -54,6 +66,11 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--levels", type=int, default=100, help="fresh levels (no --env)")
     evaluate.add_argument("--episodes", type=int, default=10, help="episodes per level")
     evaluate.add_argument("--greedy", action="store_true")
+    evaluate.add_argument(
+        "--worst-case",
+        action="store_true",
+        help="SFL-style robustness: solve rate on the hardest 1%% and 10%% of --levels levels",
+    )
     evaluate.add_argument("--agent", type=int, default=0, help="which seed's agent")
     evaluate.add_argument("--seed", type=int, default=0)
     evaluate.set_defaults(run=_cmd_eval)
@@ -67,6 +84,12 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     replay.add_argument("--seed", type=int, default=0)
     replay.add_argument("--fps", type=int, default=8)
     replay.set_defaults(run=_cmd_replay)
+
+
+def _teacher_names() -> list[str]:
+    from curriculax.curricula import TEACHERS
+
+    return list(TEACHERS)
 
 
 def _parse_pairs(pairs: list[str], what: str) -> dict[str, Any]:
@@ -156,6 +179,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         num_seeds=args.seeds,
         env_kwargs=_parse_pairs(args.env_option, "--env-option"),
         chunk_updates=args.chunk,
+        curriculum=args.curriculum,
+        curriculum_options=_parse_pairs(args.curriculum_option, "--curriculum-option"),
     )
     runner, trainer = run_training(spec, args.out, resume=not args.no_resume, quiet=args.quiet)
     final = _final_metrics(args.out)
@@ -201,7 +226,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     import jax
     import numpy as np
 
-    from curriculax.agents.evaluation import evaluate, evaluate_envs
+    from curriculax.agents.evaluation import evaluate, evaluate_envs, worst_case
     from curriculax.agents.runner import load_run
 
     spec, trainer, runner, header = load_run(args.checkpoint)
@@ -225,6 +250,14 @@ def _cmd_eval(args: argparse.Namespace) -> int:
             )
         solve = np.mean([s["solve_rate"] for s in results.values()])
         print(f"mean solve rate over {len(results)} envs: {solve:.3f}")
+        return 0
+    if args.worst_case:
+        cvar = worst_case(trainer, params, key, num_levels=args.levels, num_episodes=args.episodes)
+        print(
+            f"{args.levels} fresh levels x {args.episodes} episodes: mean solve rate "
+            f"{cvar['mean']:.3f}; hardest 10% {cvar['cvar_10']:.3f}; hardest 1% "
+            f"{cvar['cvar_1']:.3f} (ranked on one set of episodes, scored on another)"
+        )
         return 0
     level_key, run_key = jax.random.split(key)
     levels = jax.vmap(trainer.env.sample_level, (0, None))(

@@ -1,0 +1,182 @@
+"""A continuous box over an env's curriculum-adaptable Params, for parameter-space teachers.
+
+ALP-GMM and ADR (TeachMyAgent's teachers) move over a continuous box of task parameters, one
+dimension per Params field: a task is a vector ``x`` [d] in env units, and ``to_params`` turns it
+into Params (integer fields rounded) from which ``env.sample_level`` draws the level. Teachers
+work in the unit cube [0, 1]^d (``to_unit`` / ``from_unit``), so that one step size or one
+Gaussian width means the same share of every dimension.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from curriculax.env import Env
+from curriculax.types import Array, EnvParams, PRNGKey, PyTree
+
+
+class ParamSpace:
+    """The box of an env's curriculum-adaptable Params fields.
+
+    A field is adaptable when ``env.param_bounds()`` bounds it, it is not ``max_steps`` (the
+    episode knob stays the trainer's, and it does not change the level) and it is not boolean.
+    By default every adaptable field of non-zero width is a dimension, in ``param_bounds()``
+    order; ``dims`` picks some (a zero-width field may be picked: it then stays at its bound).
+    Fields that are not dimensions keep their value in ``params``.
+
+    Args:
+        env: the env.
+        params: the Params whose non-dimension fields every task keeps (default: the env's).
+        dims: names of the fields to adapt, in order (default: every adaptable field).
+
+    Attributes:
+        names: tuple of the d field names.
+        low: float32 [d], the fields' lower bounds (env units).
+        high: float32 [d], the fields' upper bounds (env units).
+        integer: bool [d], whether the field has an integer dtype (rounded by ``to_params``).
+
+    Raises:
+        ValueError: on an empty, repeated or unknown name in ``dims`` (the message lists the
+            adaptable fields), or an env without any adaptable field.
+    """
+
+    def __init__(
+        self, env: Env, params: EnvParams | None = None, dims: Sequence[str] | None = None
+    ) -> None:
+        if not isinstance(env, Env):
+            raise TypeError(f"a ParamSpace needs a curriculax Env, got {type(env).__name__}")
+        params = env.default_params() if params is None else params
+        env.validate_params(params)
+        if jnp.ndim(params.max_steps) != 0:
+            raise ValueError("a ParamSpace is built on one shared Params, not per-env ones")
+        fields = {f.name for f in dataclasses.fields(params)}
+        bounds = env.param_bounds()
+        adaptable = [
+            name
+            for name in bounds
+            if name in fields
+            and name != "max_steps"
+            and jnp.asarray(getattr(params, name)).dtype != jnp.bool_
+        ]
+        env_name = type(env).__name__
+        if dims is None:
+            dims = [name for name in adaptable if bounds[name][1] > bounds[name][0]]
+            if not dims:
+                raise ValueError(
+                    f"{env_name} has no curriculum-adaptable Params field (numeric, bounded, "
+                    f"of non-zero width, other than max_steps); its bounds are {bounds}"
+                )
+        else:
+            if isinstance(dims, str):
+                raise ValueError(f"dims must be a sequence of field names, got the str {dims!r}")
+            dims = list(dims)
+            if not dims:
+                raise ValueError(f"dims is empty; {env_name}'s adaptable fields are {adaptable}")
+            unknown = [name for name in dims if name not in adaptable]
+            if unknown:
+                raise ValueError(
+                    f"{env_name} cannot adapt {unknown}; its adaptable fields are {adaptable}"
+                )
+            if len(set(dims)) != len(dims):
+                raise ValueError(f"dims {dims} names a field twice")
+        self.env = env
+        self.params = params
+        self.names: tuple[str, ...] = tuple(dims)
+        self.low = np.asarray([bounds[n][0] for n in self.names], np.float32)
+        self.high = np.asarray([bounds[n][1] for n in self.names], np.float32)
+        self._dtypes = [jnp.asarray(getattr(params, n)).dtype for n in self.names]
+        self.integer = np.asarray([jnp.issubdtype(t, jnp.integer) for t in self._dtypes], bool)
+        # Integer fields take whole values inside their bounds.
+        self._int_low = [float(math.ceil(bounds[n][0])) for n in self.names]
+        self._int_high = [float(math.floor(bounds[n][1])) for n in self.names]
+        self._span = np.where(self.high > self.low, self.high - self.low, 1.0).astype(np.float32)
+
+    def __repr__(self) -> str:
+        box = ", ".join(
+            f"{n}=[{lo:g}, {hi:g}]"
+            for n, lo, hi in zip(self.names, self.low, self.high, strict=True)
+        )
+        return f"ParamSpace({type(self.env).__name__}: {box})"
+
+    @property
+    def dim(self) -> int:
+        """d, the number of dimensions."""
+        return len(self.names)
+
+    def to_unit(self, x: Array) -> Array:
+        """Env units to the unit cube: float32 [..., d] -> [..., d] (zero-width fields map to 0)."""
+        u = (jnp.asarray(x, jnp.float32) - self.low) / self._span
+        return jnp.clip(u, 0.0, 1.0)
+
+    def from_unit(self, u: Array) -> Array:
+        """The unit cube to env units: float32 [..., d] -> [..., d], clipped to the box."""
+        x = self.low + jnp.asarray(u, jnp.float32) * self._span
+        return jnp.clip(x, self.low, self.high)
+
+    def to_params(self, x: Array) -> EnvParams:
+        """The Params of one task vector; jittable.
+
+        Args:
+            x: float [d], in env units.
+
+        Returns:
+            ``params`` with each dimension's field set to its entry of ``x``, clipped to its
+            bounds; integer fields are rounded (half to even) to a whole value inside the bounds.
+            Every field keeps its dtype and its shape [].
+        """
+        x = jnp.asarray(x, jnp.float32)
+        if x.shape != (self.dim,):
+            raise ValueError(f"a task vector has shape ({self.dim},), got {x.shape}")
+        values = {}
+        for i, name in enumerate(self.names):
+            v = jnp.clip(x[i], self.low[i], self.high[i])
+            if self.integer[i]:
+                v = jnp.clip(jnp.round(v), self._int_low[i], self._int_high[i])
+            values[name] = v.astype(self._dtypes[i])
+        return self.params.replace(**values)
+
+    def levels(self, key: PRNGKey, x: Array) -> PyTree:
+        """One level per task vector.
+
+        Args:
+            key: PRNG key.
+            x: float [N, d], tasks in env units.
+
+        Returns:
+            The levels, leaves [N, ...]; row i drawn from ``to_params(x[i])``.
+        """
+        x = jnp.asarray(x, jnp.float32)
+        if x.ndim != 2 or x.shape[1] != self.dim:
+            raise ValueError(f"tasks must have shape (N, {self.dim}), got {x.shape}")
+        params = jax.vmap(self.to_params)(x)
+        keys = jax.random.split(key, x.shape[0])
+        return jax.vmap(self.env.sample_level)(keys, params)
+
+
+def check_reward_range(owner: str, reward_range: Any) -> tuple[float, float]:
+    """``reward_range`` as floats (low, high); raises ``ValueError`` unless low < high."""
+    try:
+        low, high = (float(v) for v in reward_range)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{owner}.reward_range must be a pair (low, high), got {reward_range!r}"
+        ) from None
+    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+        raise ValueError(f"{owner}.reward_range needs finite low < high, got {reward_range!r}")
+    return low, high
+
+
+def unit_returns(returns: Array, reward_range: tuple[float, float]) -> Array:
+    """Returns [N] mapped linearly from ``reward_range`` onto [0, 1], clipped.
+
+    This is TeachMyAgent's reward scaling (``np.interp`` onto (0, 1)).
+    """
+    low, high = reward_range
+    return jnp.clip((jnp.asarray(returns, jnp.float32) - low) / (high - low), 0.0, 1.0)
