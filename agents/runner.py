@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import functools
 import json
 import sys
 import time
@@ -96,7 +97,21 @@ class RunSpec:
 
 
 def build(spec: RunSpec) -> PPO:
-    """The env, the teacher and the PPO trainer a spec describes."""
+    """The env, the teacher and the PPO trainer a spec describes.
+
+    Equal specs get the same trainer object within a process, so the compiled chunks of a run
+    are reused when it is resumed, evaluated or extended (no recompilation).
+    """
+    return _build(_spec_key(spec))
+
+
+def _spec_key(spec: RunSpec) -> str:
+    return json.dumps(spec.to_dict(), sort_keys=True)
+
+
+@functools.lru_cache(maxsize=8)
+def _build(key: str) -> PPO:
+    spec = RunSpec.from_dict(json.loads(key))
     env, params = curriculax.make(spec.env_id, **spec.env_kwargs)
     teacher = None
     if spec.curriculum is not None:
@@ -268,7 +283,7 @@ def run_training(
                 f"asked for {spec.to_dict()}"
             )
     else:
-        runner = jax.jit(jax.vmap(trainer.init))(seed_keys(spec))
+        runner = _program(trainer, "init")(seed_keys(spec))
     (folder / RUN_JSON).write_text(json.dumps(spec.to_dict(), indent=2) + "\n")
     done = int(runner.update[0])
     total = spec.config.num_updates
@@ -277,13 +292,10 @@ def run_training(
     logger = _Logger(folder, spec.num_seeds, done, trainer.metric_names)
     batch = spec.config.batch_size
     progress = _Progress(spec.config.num_updates * batch, done * batch, quiet)
-    chunks: dict[int, Any] = {}
     try:
         while done < total:
             n = min(spec.chunk_updates, total - done)
-            if n not in chunks:
-                chunks[n] = jax.jit(jax.vmap(lambda r, n=n: trainer.run(r, n)))
-            runner, metrics = chunks[n](runner)
+            runner, metrics = _program(trainer, n)(runner)
             metrics = jax.device_get(metrics)
             logger.write(done, metrics)
             done += n
@@ -301,3 +313,11 @@ def run_training(
         progress.close()
         logger.close()
     return runner, trainer
+
+
+@functools.lru_cache(maxsize=32)
+def _program(trainer: PPO, what: str | int) -> Any:
+    """The jitted, seed-vmapped ``init`` (``what="init"``) or chunk of ``what`` updates."""
+    if what == "init":
+        return jax.jit(jax.vmap(trainer.init))
+    return jax.jit(jax.vmap(lambda runner: trainer.run(runner, what)))

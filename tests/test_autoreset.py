@@ -99,11 +99,12 @@ def test_per_env_params_reset_to_levels_of_their_own_params():
 def test_refill_skips_work_when_no_episode_ended_and_redraws_otherwise():
     env, params = curriculax.make("DoorKey-8x8-v0")
     venv = AutoResetVecEnv(env, N, mode="fresh")
-    _, state = venv.reset(jax.random.key(0), params)
-    same = venv.refill(jax.random.key(1), state, params)
+    refill = jax.jit(venv.refill)
+    _, state = jax.jit(venv.reset)(jax.random.key(0), params)
+    same = refill(jax.random.key(1), state, params)
     np.testing.assert_array_equal(same.source_state.grid, state.source_state.grid)
     used = state.replace(resets=state.resets.at[0].set(1))
-    redrawn = venv.refill(jax.random.key(1), used, params)
+    redrawn = refill(jax.random.key(1), used, params)
     assert not np.array_equal(redrawn.source_state.grid, state.source_state.grid)
     assert int(redrawn.resets.sum()) == 0
 
@@ -111,9 +112,11 @@ def test_refill_skips_work_when_no_episode_ended_and_redraws_otherwise():
 def test_refill_with_levels_injects_exactly_those_levels():
     env, params = curriculax.make("DoorKey-8x8-v0")
     venv = AutoResetVecEnv(env, N, mode="fresh", pool_size=16)
-    _, state = venv.reset(jax.random.key(0), params)
-    levels = jax.vmap(env.sample_level, (0, None))(jax.random.split(jax.random.key(9), 16), params)
-    state = venv.refill(jax.random.key(1), state, params, levels=levels)
+    _, state = jax.jit(venv.reset)(jax.random.key(0), params)
+    levels = jax.jit(jax.vmap(env.sample_level, (0, None)))(
+        jax.random.split(jax.random.key(9), 16), params
+    )
+    state = jax.jit(venv.refill)(jax.random.key(1), state, params, levels=levels)
     np.testing.assert_array_equal(state.source_state.grid, encode_cells(levels.grid))
 
 

@@ -26,9 +26,7 @@ minigrid = pytest.importorskip("minigrid")
 CASES = [
     ("Empty-5x5-v0", 200),
     ("Empty-Random-5x5-v0", 200),
-    ("Empty-Random-6x6-v0", 200),
     ("DoorKey-5x5-v0", 200),
-    ("DoorKey-6x6-v0", 200),
     ("DoorKey-8x8-v0", 60),
     ("FourRooms-v0", 60),
     ("LavaGapS5-v0", 200),
@@ -42,6 +40,8 @@ CASES = [
 ]
 SLOW_CASES = [
     ("Empty-8x8-v0", 200),
+    ("Empty-Random-6x6-v0", 200),
+    ("DoorKey-6x6-v0", 200),
     ("DoorKey-8x8-v0", 200),
     ("DoorKey-16x16-v0", 40),
     ("FourRooms-v0", 200),
