@@ -265,7 +265,9 @@ def worst_case(
     )
     ranked = np.asarray(run(net_params, levels, rank_key).solved).mean(axis=1)
     scored = np.asarray(run(net_params, levels, score_key).solved).mean(axis=1)
-    order = np.argsort(ranked, kind="stable")
+    # ties in the ranking (common: many levels solved 0 or E times) are broken at random
+    tie_break = np.asarray(jax.random.uniform(level_key, (num_levels,)))
+    order = np.lexsort((tie_break, ranked))
     result = {"mean": float(scored.mean())}
     for alpha in alphas:
         count = max(1, round(alpha * num_levels))

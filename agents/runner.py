@@ -295,7 +295,7 @@ def run_training(
     try:
         while done < total:
             n = min(spec.chunk_updates, total - done)
-            runner, metrics = _program(trainer, n)(runner)
+            runner, metrics = _program(trainer, n)(runner, jnp.asarray(done, jnp.int32))
             metrics = jax.device_get(metrics)
             logger.write(done, metrics)
             done += n
@@ -317,7 +317,13 @@ def run_training(
 
 @functools.lru_cache(maxsize=32)
 def _program(trainer: PPO, what: str | int) -> Any:
-    """The jitted, seed-vmapped ``init`` (``what="init"``) or chunk of ``what`` updates."""
+    """The jitted, seed-vmapped ``init`` (``what="init"``) or chunk of ``what`` updates.
+
+    A chunk takes the updates done so far, shared by the seeds (so a teacher's evaluation
+    schedule stays a real branch under ``vmap``).
+    """
     if what == "init":
         return jax.jit(jax.vmap(trainer.init))
-    return jax.jit(jax.vmap(lambda runner: trainer.run(runner, what)))
+    return jax.jit(
+        jax.vmap(lambda runner, start: trainer.run(runner, what, start), in_axes=(0, None))
+    )

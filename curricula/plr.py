@@ -251,12 +251,13 @@ class ACCEL(PLR):
     Parker-Holder, Jiang, Dennis, Samvelyan, Foerster, Grefenstette, Rocktäschel, ICML 2022,
     "Evolving Curricula with Regret-Based Environment Design". After every replay round the next
     round plays the replayed levels each passed ``num_edits`` times through the env's
-    ``mutate_level``, scores them and merges them into the buffer. Defaults (JaxUED): replay
-    probability 0.8, 5 edits; the paper's mazes start from empty rooms (pass Params with no walls).
+    ``mutate_level``, scores them and merges them into the buffer. Defaults: replay probability
+    0.8 (JaxUED); one ``mutate_level`` call per child, which for the Maze flips 3 cells and moves
+    the goal with probability 1/2, close to JaxUED's 5 single-cell edits. The paper's mazes start
+    from empty rooms (pass Params with no walls); JaxUED starts from its DR levels.
 
     Args:
-        num_edits: ``mutate_level`` applications per child (each Maze application flips 3
-            cells and moves the goal with probability 1/2).
+        num_edits: ``mutate_level`` applications per child.
         **kwargs: ``PLR``'s; ``robust`` defaults to True.
 
     Raises:
@@ -270,7 +271,7 @@ class ACCEL(PLR):
         env: Env,
         params: EnvParams | None = None,
         *,
-        num_edits: int = 5,
+        num_edits: int = 1,
         replay_prob: float = 0.8,
         **kwargs: object,
     ) -> None:

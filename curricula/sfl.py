@@ -10,6 +10,8 @@ teacher keeps the ``keep`` levels of highest learnability p (1 - p). Each traini
 
 from __future__ import annotations
 
+import warnings
+
 import jax
 import jax.numpy as jnp
 from flax import struct
@@ -80,6 +82,13 @@ class SFL(Teacher[SFLState]):
         ):
             require_positive_int(owner, name, value)
         require_unit(owner, "replay_fraction", replay_fraction)
+        if eval_steps < 2 * int(self.params.max_steps):
+            warnings.warn(
+                f"{owner}: eval_steps={eval_steps} is less than two episodes "
+                f"(max_steps={int(self.params.max_steps)}); a level that times out plays one "
+                "episode, its success rate is 0 or 1 and its learnability p(1 - p) is 0",
+                stacklevel=2,
+            )
         if keep > num_eval_levels:
             raise ValueError(
                 f"{owner}.keep ({keep}) cannot exceed num_eval_levels ({num_eval_levels})"

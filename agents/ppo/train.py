@@ -368,8 +368,18 @@ class PPO:
         carry = jax.tree.map(lambda x: x[perm].reshape((m, per, *x.shape[1:])), carry)
         return carry, batch, advantages, returns
 
-    def update(self, runner: RunnerState) -> tuple[RunnerState, dict[str, Array]]:
-        """One PPO update: refill, rollout, GAE, ``update_epochs`` epochs of minibatch steps."""
+    def update(
+        self, runner: RunnerState, step: Array | None = None
+    ) -> tuple[RunnerState, dict[str, Array]]:
+        """One PPO update: refill, rollout, GAE, ``update_epochs`` epochs of minibatch steps.
+
+        Args:
+            runner: the run's state.
+            step: int32 [], the index of this update, shared by every seed (not vmapped).
+                A teacher's evaluation schedule reads it; without it, ``runner.update`` is
+                used, which under ``vmap`` over seeds turns the "evaluate now?" ``cond`` into a
+                select that evaluates on every update.
+        """
         c = self.config
         key, refill_key, epoch_key = jax.random.split(runner.key, 3)
         runner = runner.replace(key=key)
@@ -378,7 +388,8 @@ class PPO:
                 vec_state = self.venv.refill(refill_key, runner.vec_state, self.env_params)
                 runner = runner.replace(vec_state=vec_state)
         else:
-            runner, round_batch = self._start_round(runner, refill_key)
+            step = runner.update if step is None else step
+            runner, round_batch = self._start_round(runner, refill_key, step)
         runner = self._shard_envs(runner)
         runner, batch, last_value, start_carry = self._rollout(runner)
         batch = self._shard_envs(batch, axis=1)
@@ -464,14 +475,16 @@ class PPO:
         names = jax.eval_shape(self.teacher.metrics, state)
         return (*METRICS, *(f"curriculum/{n}" for n in names), "curriculum/trained")
 
-    def _start_round(self, runner: RunnerState, key: PRNGKey) -> tuple[RunnerState, Batch]:
+    def _start_round(
+        self, runner: RunnerState, key: PRNGKey, step: Array
+    ) -> tuple[RunnerState, Batch]:
         """A curriculum round: (maybe evaluate for the teacher,) sample levels, start them all."""
         teacher = self.teacher
         eval_key, sample_key, reset_key = jax.random.split(key, 3)
         teacher_state = runner.teacher_state
         if teacher.eval_every:
             teacher_state = jax.lax.cond(
-                runner.update % teacher.eval_every == 0,
+                step % teacher.eval_every == 0,
                 lambda: self._evaluate_for_teacher(runner.params, teacher_state, eval_key),
                 lambda: teacher_state,
             )
@@ -519,13 +532,26 @@ class PPO:
         success = successes / jnp.maximum(episodes, 1)
         return teacher.absorb_eval(teacher_state, levels, success.astype(jnp.float32))
 
-    def run(self, runner: RunnerState, num_updates: int) -> tuple[RunnerState, dict[str, Array]]:
-        """``num_updates`` updates as one scan; metrics stacked to [num_updates]."""
-        return jax.lax.scan(lambda r, _: self.update(r), runner, None, num_updates)
+    def run(
+        self, runner: RunnerState, num_updates: int, start: Array | int | None = None
+    ) -> tuple[RunnerState, dict[str, Array]]:
+        """``num_updates`` updates as one scan; metrics stacked to [num_updates].
+
+        Args:
+            runner: the run's state.
+            num_updates: updates in the scan (static).
+            start: updates done before this chunk, shared by every seed: pass it (unvmapped,
+                e.g. ``in_axes=None``) when vmapping over seeds with a teacher that evaluates
+                (SFL), so its evaluations run only when due; see ``update``.
+        """
+        if start is None:
+            return jax.lax.scan(lambda r, _: self.update(r), runner, None, num_updates)
+        steps = jnp.asarray(start, jnp.int32) + jnp.arange(num_updates, dtype=jnp.int32)
+        return jax.lax.scan(self.update, runner, steps)
 
     def __call__(self, key: PRNGKey) -> tuple[RunnerState, dict[str, Array]]:
         """The whole run: ``init`` then ``config.num_updates`` updates."""
-        return self.run(self.init(key), self.config.num_updates)
+        return self.run(self.init(key), self.config.num_updates, start=0)
 
 
 def _adam_count(opt_state: PyTree) -> Array:

@@ -44,13 +44,22 @@ def test_robust_plr_takes_gradient_steps_only_on_replay_rounds(small_maze):
 
 def test_sfl_gets_a_policy_evaluation_every_eval_every_updates(small_maze):
     env, params = small_maze
-    teacher = make_teacher(
-        "sfl", env, params, num_eval_levels=8, keep=4, eval_steps=12, eval_every=2
-    )
+    with pytest.warns(UserWarning, match="less than two episodes"):  # tiny, for speed
+        teacher = make_teacher(
+            "sfl", env, params, num_eval_levels=8, keep=4, eval_steps=12, eval_every=2
+        )
     train = make_train(CONFIG, env, params, teacher=teacher)
-    runner, metrics = jax.jit(lambda k: train.run(train.init(k), 3))(jax.random.key(1))
-    np.testing.assert_array_equal(metrics["curriculum/evaluations"], [1, 1, 2])
-    assert int(runner.teacher_state.buffer.size()) == 4
+    keys = jax.random.split(jax.random.key(1), 2)
+    runners = jax.vmap(train.init)(keys)
+    chunk = jax.vmap(lambda r, start: train.run(r, 3, start), in_axes=(0, None))
+    runner, metrics = jax.jit(chunk)(runners, 0)
+    np.testing.assert_array_equal(metrics["curriculum/evaluations"], [[1, 1, 2]] * 2)
+    assert np.asarray(runner.teacher_state.buffer.filled).sum(axis=1).tolist() == [4, 4]
+    # With the shared update index the "evaluate now?" branch stays a cond under vmap; with the
+    # per-seed counter it becomes a select that evaluates on every update.
+    shared = str(jax.make_jaxpr(chunk)(runners, 0)).count("cond[")
+    per_seed = str(jax.make_jaxpr(jax.vmap(lambda r: train.run(r, 3)))(runners)).count("cond[")
+    assert shared > per_seed
 
 
 def test_a_teacher_for_another_env_is_rejected(small_maze):
