@@ -16,6 +16,8 @@ same level, so the statistics belong to the level they score (minimax issue #6).
 
 from __future__ import annotations
 
+import math
+
 import jax
 import jax.numpy as jnp
 from flax import struct
@@ -142,8 +144,7 @@ class PLR(Teacher[PLRState]):
         )
 
     def _may_replay(self, buffer: buf.LevelBuffer) -> Array:
-        needed = max(1, int(-(-self.min_fill * self.capacity // 1)))
-        return buffer.size() >= needed
+        return buffer.size() >= max(1, math.ceil(self.min_fill * self.capacity))
 
     def sample(self, state: PLRState, key: PRNGKey, num: int) -> tuple[PLRState, Batch]:
         """This round's levels: new, replayed or (ACCEL) mutated.

@@ -128,6 +128,7 @@ def test_accel_mutates_the_levels_it_just_replayed(maze):
         # each child is its parent with a few cells edited (1 edit: <= 3 flips + a goal move)
         changed = np.any(parents != children, axis=-1).sum(axis=(1, 2))
         assert np.all(changed <= 5)
+        assert np.any(changed > 0)  # the children are edited, not copies of their parents
         np.testing.assert_array_equal(levels.agent_pos[t], levels.agent_pos[t - 1])
 
 
