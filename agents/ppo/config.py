@@ -29,7 +29,8 @@ class PPOConfig:
         num_envs: N, envs stepped together.
         num_steps: T, steps per env per rollout; a batch is ``N * T`` transitions.
         update_epochs: passes over each batch.
-        num_minibatches: minibatches per epoch (over envs when recurrent, else transitions).
+        num_minibatches: minibatches per epoch: every env's steps split among them (or, when
+            it does not divide ``num_steps``, transitions at random); envs when recurrent.
         learning_rate: Adam step size.
         anneal_lr: decay the step size linearly to 0 over the run.
         gamma: discount.

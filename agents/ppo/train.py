@@ -344,10 +344,36 @@ class PPO:
     def _minibatches(
         self, key: PRNGKey, carry: PyTree, batch: Transition, advantages: Array, returns: Array
     ) -> tuple[PyTree, Transition, Array, Array]:
-        """Shuffled minibatches, leaves [M, T', B', ...]: over transitions, or envs if recurrent."""
+        """Shuffled minibatches, leaves [M, T', B', ...].
+
+        Feed-forward: every env's ``T`` steps are shuffled on their own and minibatch ``m``
+        takes ``T / M`` of them from every env (leaves [M, T/M, N, ...]), so a minibatch stays
+        split along the env axis like the rollout: on several devices each computes its own
+        envs' share with no data crossing devices (a global shuffle would gather the whole
+        batch on every device each epoch), and the result does not depend on the device
+        count. When ``M`` does not divide ``T``, a global shuffle of the ``T * N`` transitions
+        (leaves [M, 1, T*N/M, ...]). Recurrent: whole env sequences, envs shuffled
+        (leaves [M, T, N/M, ...]). Only the fields the loss reads are shuffled.
+        """
         c = self.config
-        m = c.num_minibatches
-        data = (batch, advantages, returns)
+        m, t, n = c.num_minibatches, c.num_steps, c.num_envs
+        used = batch.replace(
+            reward=None,
+            terminated=None,
+            truncated=None,
+            final_value=None,
+            episode_return=None,
+            episode_length=None,
+        )
+        data = (used, advantages, returns)
+        if c.recurrent is None and t % m == 0:
+            order = jnp.argsort(jax.random.uniform(key, (t, n)), axis=0)
+
+            def split_steps(x: Array) -> Array:
+                x = jnp.take_along_axis(x, order.reshape(order.shape + (1,) * (x.ndim - 2)), 0)
+                return x.reshape((m, t // m, n, *x.shape[2:]))
+
+            return None, *self._shard_envs(jax.tree.map(split_steps, data), axis=2)
         if c.recurrent is None:
             perm = jax.random.permutation(key, c.batch_size)
 
@@ -355,10 +381,9 @@ class PPO:
                 flat = x.reshape((c.batch_size, *x.shape[2:]))[perm]
                 return flat.reshape((m, 1, c.minibatch_size, *x.shape[2:]))
 
-            batch, advantages, returns = jax.tree.map(split, data)
-            return None, batch, advantages, returns
-        perm = jax.random.permutation(key, c.num_envs)
-        per = c.num_envs // m
+            return None, *jax.tree.map(split, data)
+        perm = jax.random.permutation(key, n)
+        per = n // m
 
         def split_envs(x: Array) -> Array:
             x = x[:, perm].reshape((x.shape[0], m, per, *x.shape[2:]))

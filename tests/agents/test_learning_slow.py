@@ -11,10 +11,16 @@ import pytest
 import curriculax
 from curriculax.agents.ppo import PPOConfig, make_train
 
-#: rl-starter-files' sample-efficient MiniGrid shape: small batches, many gradient steps per
-#: transition (4096 transitions per update, 8 minibatches of 512, 4 epochs, lr 1e-3 annealed).
+#: rl-starter-files' sample-efficient MiniGrid shape (minibatches of 512, 4 epochs, lr 1e-3
+#: annealed) with 64 envs (8192 transitions, ~13 episodes per update) and a doubled entropy bonus:
+#: DoorKey-8x8's reward is sparse, and a uniform policy solves only ~3 % of its episodes.
 DOORKEY_CONFIG = PPOConfig(
-    total_timesteps=5_000_000, num_envs=32, num_steps=128, num_minibatches=8, learning_rate=1e-3
+    total_timesteps=5_000_000,
+    num_envs=64,
+    num_steps=128,
+    num_minibatches=16,
+    learning_rate=1e-3,
+    ent_coef=0.02,
 )
 
 
