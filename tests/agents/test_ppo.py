@@ -133,3 +133,29 @@ def test_recurrent_policy_trains_and_resets_its_memory_at_episode_starts(core):
         runner.params, carry, obs, jnp.array([[True], [False], [False], [False]])
     )
     assert not np.allclose(no_reset_logits[2:], fresh_logits)
+
+
+@pytest.mark.parametrize("num_steps", [8, 6])
+def test_feed_forward_minibatches_use_every_transition_once(num_steps):
+    """Stratified (T % M == 0): each minibatch holds T/M steps of every env, in that env's
+    column; otherwise a global shuffle. Either way an epoch is a permutation of the batch."""
+    from curriculax.agents.ppo.train import Transition
+
+    env, params = curriculax.make("curriculax/Empty-5x5-v0")
+    t, n, m = num_steps, 4, 4
+    ppo = make_train(PPOConfig(num_envs=n, num_steps=t, num_minibatches=m), env, params)
+    ids = jnp.arange(t * n, dtype=jnp.float32).reshape(t, n)  # transition id = step * n + env
+    zeros = jnp.zeros((t, n))
+    batch = Transition(*([ids] + [zeros] * (len(Transition.__dataclass_fields__) - 1)))
+    _, mbs, adv, _ = ppo._minibatches(jax.random.key(0), None, batch, ids, ids)
+    got = np.asarray(mbs.obs)
+    assert got.shape[0] == m
+    assert sorted(got.ravel().tolist()) == list(range(t * n))
+    np.testing.assert_array_equal(np.asarray(adv), got)  # fields shuffled together
+    assert mbs.reward is None and mbs.episode_return is None  # unused fields not shuffled
+    if t % m == 0:
+        assert got.shape == (m, t // m, n)
+        np.testing.assert_array_equal(got % n, np.broadcast_to(np.arange(n), got.shape))
+        assert not np.array_equal(got.reshape(t, n), np.asarray(ids))  # really shuffled
+    else:
+        assert got.shape == (m, 1, t * n // m)
