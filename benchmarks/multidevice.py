@@ -65,10 +65,6 @@ def run_child(env_id: str, devices: int, num_envs: int, total: int, seed: int) -
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def fmt(x: float) -> str:
-    return f"{x / 1e6:.2f}M" if x >= 1e6 else f"{x / 1e3:.1f}k"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env", default="curriculax/DoorKey-8x8-v0")
@@ -86,6 +82,7 @@ def main() -> None:
     # The parent imports jax only for the machine line (one device, never used for timing).
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from machine_info import describe_machine
+    from report import emit, fmt, spread
 
     load = os.getloadavg()[0]
     samples: dict[tuple[int, int], list[dict]] = {}
@@ -123,15 +120,12 @@ def main() -> None:
                 str(n),
                 str(d),
                 f"{comp:.1f}",
-                f"{fmt(statistics.median(wall))} ({fmt(min(wall))}–{fmt(max(wall))})",
-                f"{fmt(statistics.median(cpu))} ({fmt(min(cpu))}–{fmt(max(cpu))})",
+                spread(wall),
+                spread(cpu),
                 f"{statistics.median(wall) / base:.2f}x",
             )
             lines.append("| " + " | ".join(cells) + " |")
-    print("\n" + "\n".join(lines))
-    if args.out:
-        with open(args.out, "a") as f:
-            f.write("\n" + "\n".join(lines) + "\n")
+    emit(lines, args.out)
 
 
 if __name__ == "__main__":

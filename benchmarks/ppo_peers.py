@@ -62,6 +62,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 from machine_info import describe_machine
+from report import emit, spread
 
 import curriculax
 from curriculax.agents.ppo import PPOConfig, make_train
@@ -284,14 +285,6 @@ class Run:
         self.run_s = wall
 
 
-def fmt(x: float) -> str:
-    return f"{x / 1e6:.2f}M" if x >= 1e6 else f"{x / 1e3:.1f}k"
-
-
-def spread(values: list[float]) -> str:
-    return f"{fmt(statistics.median(values))} ({fmt(min(values))}–{fmt(max(values))})"
-
-
 def medians(run: Run) -> tuple[float, float]:
     return tuple(statistics.median(s[i] for s in run.samples) for i in (0, 1))
 
@@ -384,10 +377,7 @@ def main() -> None:
             print(f"round {round_}: {run.label[0]} ({run.label[1]}) {run.run_s:.1f} s", flush=True)
 
     lines = table(runs, runs[0], args, load)
-    print("\n" + "\n".join(lines))
-    if args.out:
-        with open(args.out, "a") as f:
-            f.write("\n" + "\n".join(lines) + "\n")
+    emit(lines, args.out)
 
 
 if __name__ == "__main__":
