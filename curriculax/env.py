@@ -39,7 +39,12 @@ class Env(abc.ABC, Generic[LevelT, StateT, ParamsT]):
 
     Subclasses validate their static config in ``__init__`` (so bad config fails before tracing)
     and implement the abstract methods below. All methods are pure and jittable.
+
+    Attributes:
+        reward_range: inclusive bounds of one step's reward (a class constant).
     """
+
+    reward_range: tuple[float, float] = (-float("inf"), float("inf"))
 
     def __eq__(self, other: object) -> bool:
         return type(self) is type(other) and vars(self) == vars(other)

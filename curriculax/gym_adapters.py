@@ -47,6 +47,11 @@ def _as_dict(params: Any) -> dict[str, Any]:
     return {name: getattr(params, name) for name in params.__dataclass_fields__}
 
 
+def _zero_action(space: Any, batch: tuple[int, ...] = ()) -> jax.Array:
+    """An all-zero action of ``space`` (a curriculax space) with a leading ``batch`` shape."""
+    return jnp.zeros(batch + tuple(space.shape), space.dtype)
+
+
 class _SingleEnvProgram:
     """The compiled functions behind ``GymnasiumEnv``, shared by equal envs (``compiled``).
 
@@ -64,7 +69,8 @@ class _SingleEnvProgram:
 
         def outputs_of(key, params):
             _, state = env.reset(key, params)
-            obs, _, reward, terminated, truncated, _ = env.step(key, state, jnp.int32(0), params)
+            action = _zero_action(env.action_space(params))
+            obs, _, reward, terminated, truncated, _ = env.step(key, state, action, params)
             return obs, reward, terminated, truncated
 
         self.carry = Unpacker(jax.eval_shape(carry_of, jax.random.key(0), params))
@@ -193,7 +199,8 @@ class GymnasiumEnv(_Viewer, gymnasium.Env):
             raise RuntimeError("call reset() before step()")
         if not self.action_space.contains(action):
             raise ValueError(f"invalid action {action!r}: not in {self.action_space}")
-        self._carry, out = self._program.step(self._carry, np.asarray(action, np.int32))
+        action = np.asarray(action, self.action_space.dtype)
+        self._carry, out = self._program.step(self._carry, action)
         obs, reward, terminated, truncated = self._program.outputs(out)
         if self.render_mode == "human":
             self.render()
@@ -296,7 +303,7 @@ class GymnasiumVectorEnv(_Viewer, gymnasium.vector.VectorEnv):
 
         def outputs(key, params):
             _, state = vec.reset(key, params)
-            action = jnp.zeros(self.num_envs, jnp.int32)
+            action = _zero_action(self.env.action_space(params), (self.num_envs,))
             obs, _, reward, terminated, truncated, info = vec.step(key, state, action, params)
             return obs, reward, terminated, truncated, info["final_obs"]
 
@@ -356,11 +363,11 @@ class GymnasiumVectorEnv(_Viewer, gymnasium.vector.VectorEnv):
             else actions
         ):
             raise ValueError(
-                f"invalid actions: expected integers in [0, {self.single_action_space.n}) of "
-                f"shape {self.action_space.shape}, got {actions!r}"
+                f"invalid actions: expected {self.action_space.shape} elements of "
+                f"{self.single_action_space}, got {actions!r}"
             )
         self._key, self._state, out = self._fns["step"](
-            self._key, self._state, actions.astype(np.int32), self.params
+            self._key, self._state, actions.astype(self.action_space.dtype), self.params
         )
         obs, reward, terminated, truncated, final_obs = self._unpack(out)
         done = terminated | truncated

@@ -77,3 +77,8 @@ for _size, _random in ((17, True), (13, True), (13, False), (11, False), (9, Fal
         size=_size,
         random_length=_random,
     )
+
+# The parkour (TeachMyAgent): Parkour with its benchmark walker, and Stump Tracks.
+_PARKOUR = "curriculax.envs.parkour"
+register("Parkour-v0", f"{_PARKOUR}.parkour:Parkour", body="old_classic_bipedal")
+register("StumpTracks-v0", f"{_PARKOUR}.stumps:StumpTracks", body="old_classic_bipedal")

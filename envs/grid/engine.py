@@ -303,6 +303,8 @@ class GridEnv(Env[GridLevel, GridState, ParamsT]):
         tile_size: pixels per cell of the ``"rgb"`` observation (MiniGrid's wrapper: 8).
     """
 
+    reward_range = (0.0, 1.0)
+
     def __init__(
         self,
         height: int,

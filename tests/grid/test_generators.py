@@ -11,7 +11,9 @@ from bfs import DOOR, EMPTY, GOAL, KEY, WALL, shortest_path
 import curriculax
 from curriculax.envs.grid.maze import mutate_maze
 
-LEVELS = 1000
+LEVELS = 500
+#: MultiRoom's room-count check is a rate (> 0.99): it needs more levels to be stable.
+MULTIROOM_LEVELS = 1000
 
 
 def _sample(env_id, count=LEVELS, seed=0, **config):
@@ -175,11 +177,11 @@ def _walk_distances(kinds, start, passable):
 def test_multiroom_levels_are_chains_of_rooms_behind_closed_doors(env_id):
     env, params = curriculax.make(env_id)
     assert (env.size, env.max_rooms) == (_multiroom_sampler()[0].size, 6)
-    levels = _sample_multiroom(params)
+    levels = _sample_multiroom(params, count=MULTIROOM_LEVELS)
     _check_common(levels)
     rooms = int(params.num_rooms)
     full = 0
-    for i in range(LEVELS):
+    for i in range(MULTIROOM_LEVELS):
         grid, start = levels.grid[i], levels.agent_pos[i]
         kinds = grid[..., 0]
         doors = np.argwhere(kinds == DOOR)  # (y, x)
@@ -194,7 +196,9 @@ def test_multiroom_levels_are_chains_of_rooms_behind_closed_doors(env_id):
         assert (dist[doors[:, 0], doors[:, 1]] > 0).all(), f"level {i}: a door is unreachable"
         colours = grid[doors[order, 0], doors[order, 1], 1]
         assert (np.diff(colours.astype(int)) != 0).all(), f"level {i}: doors {colours}"
-    assert full / LEVELS > 0.99, f"{env_id}: {full / LEVELS:.3f} of levels have every room"
+    assert full / MULTIROOM_LEVELS > 0.99, (
+        f"{env_id}: {full / MULTIROOM_LEVELS:.3f} of levels have every room"
+    )
 
 
 def test_multiroom_room_count_is_a_traced_param_under_vmap():

@@ -24,19 +24,19 @@ minigrid = pytest.importorskip("minigrid")
 
 # (id without namespace, episodes in the default suite); MiniGrid registers the same names.
 CASES = [
-    ("Empty-5x5-v0", 200),
-    ("Empty-Random-5x5-v0", 200),
-    ("DoorKey-5x5-v0", 200),
-    ("DoorKey-8x8-v0", 60),
-    ("FourRooms-v0", 60),
-    ("LavaGapS5-v0", 200),
-    ("LavaGapS7-v0", 100),
-    ("LavaCrossingS9N1-v0", 100),
-    ("SimpleCrossingS9N2-v0", 60),
-    ("MultiRoom-N2-S4-v0", 100),
-    ("MultiRoom-N4-S5-v0", 60),
-    ("KeyCorridorS3R1-v0", 200),
-    ("MemoryS7-v0", 200),
+    ("Empty-5x5-v0", 80),
+    ("Empty-Random-5x5-v0", 80),
+    ("DoorKey-5x5-v0", 80),
+    ("DoorKey-8x8-v0", 30),
+    ("FourRooms-v0", 30),
+    ("LavaGapS5-v0", 80),
+    ("LavaGapS7-v0", 40),
+    ("LavaCrossingS9N1-v0", 40),
+    ("SimpleCrossingS9N2-v0", 30),
+    ("MultiRoom-N2-S4-v0", 40),
+    ("MultiRoom-N4-S5-v0", 30),
+    ("KeyCorridorS3R1-v0", 80),
+    ("MemoryS7-v0", 80),
 ]
 SLOW_CASES = [
     ("Empty-8x8-v0", 200),

@@ -1,0 +1,115 @@
+"""Parkour: TeachMyAgent's CPPN terrain with a ceiling, water and creepers (see ``terrain``)."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+from flax import struct
+
+from curriculax.env import INT32_MAX
+from curriculax.envs.parkour.env import MAX_STEPS, ParkourEnvBase
+from curriculax.envs.parkour.physics import Terrain
+from curriculax.envs.parkour.terrain import (
+    NUM_KNOTS,
+    SEGMENT,
+    ParkourTrack,
+    parkour_profile,
+    parkour_track,
+    parkour_window,
+)
+from curriculax.types import Array, EnvParams, PRNGKey
+
+#: Bounds of the task space (TMA's Parkour dims; θ bounds measured for our CPPN).
+THETA_BOUNDS = (-1.0, 1.0)
+WATER_BOUNDS = (0.0, 1.0)
+CREEPER_HEIGHT_BOUNDS = (0.0, 4.0)
+CREEPER_SPACING_BOUNDS = (0.0, 5.0)
+#: TMA's Parkour ends the episode 5 segments before the end of the track.
+FINISH_X = (NUM_KNOTS - 1 - 5) * SEGMENT
+
+
+@struct.dataclass
+class ParkourParams(EnvParams):
+    """One Parkour task (TMA's 6-D task space); the level adds the creepers' random lengths.
+
+    Attributes:
+        max_steps: int32 [], episode cap (TMA: 2000).
+        theta_1: float32 [], first CPPN input.
+        theta_2: float32 [], second CPPN input.
+        theta_3: float32 [], third CPPN input.
+        water_level: float32 [], 0 (dry) .. 1 (all under water), see ``terrain``.
+        creeper_height: float32 [], mean creeper length, m (0: no creepers).
+        creeper_spacing: float32 [], gap between creepers, m (clipped to >= 0.01).
+    """
+
+    theta_1: Array
+    theta_2: Array
+    theta_3: Array
+    water_level: Array
+    creeper_height: Array
+    creeper_spacing: Array
+
+
+class Parkour(ParkourEnvBase[ParkourParams]):
+    """TeachMyAgent's Parkour: a body crosses ~100 m of CPPN terrain under a ceiling.
+
+    Registered as ``curriculax/Parkour-v0`` (the walker). Parameters outside their bounds are
+    rejected by ``make_params`` and clipped by the generator when traced.
+
+    Args:
+        body: the embodiment (``EMBODIMENTS``); default TMA's benchmark walker.
+    """
+
+    def __init__(self, body: str = "old_classic_bipedal") -> None:
+        super().__init__(body, hull_critical=False, water_flags=True)
+
+    def default_params(self) -> ParkourParams:
+        """A dry track with θ = 0 and no creepers."""
+        f32 = jnp.float32
+        return ParkourParams(
+            max_steps=jnp.int32(MAX_STEPS),
+            theta_1=f32(0.0),
+            theta_2=f32(0.0),
+            theta_3=f32(0.0),
+            water_level=f32(0.0),
+            creeper_height=f32(0.0),
+            creeper_spacing=f32(1.0),
+        )
+
+    def param_bounds(self) -> dict[str, tuple[float, float]]:
+        """θ in [-1, 1]^3, water level in [0, 1], creepers TMA's [0, 4] m x [0, 5] m."""
+        return {
+            "max_steps": (1, INT32_MAX),
+            "theta_1": THETA_BOUNDS,
+            "theta_2": THETA_BOUNDS,
+            "theta_3": THETA_BOUNDS,
+            "water_level": WATER_BOUNDS,
+            "creeper_height": CREEPER_HEIGHT_BOUNDS,
+            "creeper_spacing": CREEPER_SPACING_BOUNDS,
+        }
+
+    def sample_level(self, key: PRNGKey, params: ParkourParams) -> ParkourTrack:
+        """The track of the task ``params`` (creeper lengths drawn from ``key``)."""
+        theta = jnp.stack([params.theta_1, params.theta_2, params.theta_3])
+        theta = jnp.clip(theta, *THETA_BOUNDS)
+        return parkour_track(
+            key,
+            theta,
+            params.water_level,
+            jnp.clip(params.creeper_height, *CREEPER_HEIGHT_BOUNDS),
+            jnp.clip(params.creeper_spacing, *CREEPER_SPACING_BOUNDS),
+        )
+
+    def window(self, track: ParkourTrack, x: Array) -> Terrain:
+        """``terrain.parkour_window``."""
+        return parkour_window(track, x)
+
+    def profile(self, track: ParkourTrack, xs: Array) -> tuple[Array, Array, Array, Array]:
+        """``terrain.parkour_profile``."""
+        return parkour_profile(track, xs)
+
+    def finish_x(self) -> float:
+        """TMA's finish line, 5 segments before the end: 100.3 m."""
+        return FINISH_X
+
+
+__all__ = ["Parkour", "ParkourParams"]

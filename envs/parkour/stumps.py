@@ -1,0 +1,98 @@
+"""Stump Tracks: TeachMyAgent's walker test bed, stumps of a mean height at a fixed spacing."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+from flax import struct
+
+from curriculax.env import INT32_MAX
+from curriculax.envs.parkour.env import MAX_STEPS, ParkourEnvBase
+from curriculax.envs.parkour.physics import Terrain
+from curriculax.envs.parkour.terrain import (
+    SEGMENT,
+    TRACK_SEGMENTS,
+    StumpTrack,
+    stump_profile,
+    stump_track,
+    stump_window,
+)
+from curriculax.types import Array, EnvParams, PRNGKey
+
+#: TMA's task space: mean stump height in segments, spacing in m.
+STUMP_HEIGHT_BOUNDS = (0.0, 3.0)
+SPACING_BOUNDS = (0.0, 6.0)
+#: TMA's Stump Tracks end 10 segments before the end of the track.
+FINISH_X = (TRACK_SEGMENTS - 10) * SEGMENT
+
+
+@struct.dataclass
+class StumpTracksParams(EnvParams):
+    """One Stump Tracks task.
+
+    Attributes:
+        max_steps: int32 [], episode cap (TMA: 2000).
+        stump_height: float32 [], mean stump height in segments of 14/30 m (std 0.1).
+        obstacle_spacing: float32 [], ground between stumps, m (clipped to >= 0.01).
+        roughness: float32 [], TMA's ground roughness (0: flat); bounded by ``max_roughness``.
+    """
+
+    stump_height: Array
+    obstacle_spacing: Array
+    roughness: Array
+
+
+class StumpTracks(ParkourEnvBase[StumpTracksParams]):
+    """TeachMyAgent's Stump Tracks: the walker crosses 84 m of stumps; a hull contact ends it.
+
+    Registered as ``curriculax/StumpTracks-v0``. The task space is TMA's 2-D one (stump height,
+    spacing); ``max_roughness > 0`` adds the optional roughness dimension.
+
+    Args:
+        body: the embodiment (``EMBODIMENTS``).
+        max_roughness: upper bound of ``roughness`` (0: the dimension is fixed at 0).
+    """
+
+    def __init__(self, body: str = "old_classic_bipedal", max_roughness: float = 0.0) -> None:
+        super().__init__(body, hull_critical=True, water_flags=False)
+        if not max_roughness >= 0.0:
+            raise ValueError(f"max_roughness must be >= 0, got {max_roughness}")
+        self.max_roughness = float(max_roughness)
+
+    def default_params(self) -> StumpTracksParams:
+        """TMA's easiest corner: the lowest stumps, 6 m apart, flat ground."""
+        return StumpTracksParams(
+            max_steps=jnp.int32(MAX_STEPS),
+            stump_height=jnp.float32(0.0),
+            obstacle_spacing=jnp.float32(6.0),
+            roughness=jnp.float32(0.0),
+        )
+
+    def param_bounds(self) -> dict[str, tuple[float, float]]:
+        """Height [0, 3] segments, spacing [0, 6] m (TMA's), roughness [0, max_roughness]."""
+        return {
+            "max_steps": (1, INT32_MAX),
+            "stump_height": STUMP_HEIGHT_BOUNDS,
+            "obstacle_spacing": SPACING_BOUNDS,
+            "roughness": (0.0, self.max_roughness),
+        }
+
+    def sample_level(self, key: PRNGKey, params: StumpTracksParams) -> StumpTrack:
+        """Stump heights (and the ground's roughness) drawn from ``key``."""
+        return stump_track(
+            key,
+            jnp.clip(params.stump_height, *STUMP_HEIGHT_BOUNDS),
+            jnp.clip(params.obstacle_spacing, *SPACING_BOUNDS),
+            jnp.clip(params.roughness, 0.0, self.max_roughness),
+        )
+
+    def window(self, track: StumpTrack, x: Array) -> Terrain:
+        """``terrain.stump_window``."""
+        return stump_window(track, x)
+
+    def profile(self, track: StumpTrack, xs: Array) -> tuple[Array, Array, Array, Array]:
+        """``terrain.stump_profile``."""
+        return stump_profile(track, xs)
+
+    def finish_x(self) -> float:
+        """TMA's finish line: 88.7 m."""
+        return FINISH_X
