@@ -26,8 +26,9 @@ ended (or abandoned by a reset before its end) is not counted
 (``metrics()["episodes_dropped"]``); the learner still learns from its steps.
 
 Statistics per level, over the round's finished episodes on it: ``episodes``, ``return_mean``,
-``return_max``, ``success_rate`` (an episode succeeds when its return is > 0, the grid convention:
-reaching the goal pays ``1 - 0.9 * steps / max_steps`` and nothing else pays), and, given a
+``return_max``, ``success_rate`` (an episode succeeds when its return exceeds the env's
+``success_return``: 0 for grids, where reaching the goal pays ``1 - 0.9 * steps / max_steps`` and
+nothing else pays; 230 for the parkour, TeachMyAgent's criterion), and, given a
 ``value_fn``, ``positive_value_loss``, ``l1_value_loss`` (means of max(A, 0) and |A| over the
 episodes' steps, A the GAE advantage) and ``value_mean`` (mean V(s) over those steps). Without a
 ``value_fn`` those three are 0, so a teacher that scores levels by them (PLR, Robust PLR and ACCEL
@@ -620,7 +621,8 @@ class CurriculumWrapper(gymnasium.Wrapper):
     ``reset`` takes the curriculum's next level and passes it on as ``options={"level": ...}``
     (other options, such as ``"params"``, pass through; a user-given ``"level"`` is refused, as
     the curriculum owns the level). ``step`` adds up the episode's return and, when the episode
-    ends, reports it to the curriculum; it succeeded when its return is > 0 (grid convention).
+    ends, reports it to the curriculum; it succeeded when its return exceeds the env's
+    ``success_return`` (grids: 0).
 
     ``info`` of ``reset`` and of every ``step`` holds ``curriculum_round`` and
     ``curriculum_level_index`` (the level's index in that round), and ``curriculum_train``
@@ -663,6 +665,7 @@ class CurriculumWrapper(gymnasium.Wrapper):
         self.curriculum = curriculum
         self._ticket: LevelTicket | None = None
         self._return = 0.0
+        self._success_return = float(inner.success_return)
         self._observations: list[np.ndarray] = []
         self._rewards: list[float] = []
 
@@ -712,7 +715,7 @@ class CurriculumWrapper(gymnasium.Wrapper):
             self._rewards.append(float(reward))
         info = self._info(info)
         if terminated or truncated:
-            success = self._return > 0.0
+            success = self._return > self._success_return
             keep = self.curriculum.needs_observations
             counted = self.curriculum.record_episode(
                 self._ticket,

@@ -42,9 +42,12 @@ class Env(abc.ABC, Generic[LevelT, StateT, ParamsT]):
 
     Attributes:
         reward_range: inclusive bounds of one step's reward (a class constant).
+        success_return: an episode whose return exceeds this succeeded (the grids' convention,
+            0: any reward means the goal was reached; TeachMyAgent's parkour: 230).
     """
 
     reward_range: tuple[float, float] = (-float("inf"), float("inf"))
+    success_return: float = 0.0
 
     def __eq__(self, other: object) -> bool:
         return type(self) is type(other) and vars(self) == vars(other)

@@ -1,12 +1,13 @@
 """Writes a picture of every registered task to docs/images/ (needs the ``render`` extra).
 
 Usage: ``python docs/make_pictures.py [ID ...]`` (every registered id when none is named). Each
-picture is the start of the level drawn by seed 0, rendered with the agent's field of view
-highlighted.
+picture is the start of the level drawn by seed 0 (grids: with the agent's field of view
+highlighted).
 """
 
 from __future__ import annotations
 
+import inspect
 import sys
 from pathlib import Path
 
@@ -31,7 +32,9 @@ def main(ids: list[str]) -> None:
         env_id = curriculax.spec(env_id).id
         env, params = curriculax.make(env_id)
         _, state = env.reset(jax.random.key(0), params)
-        frame = np.asarray(jax.jit(env.render, static_argnames="tile_size")(state, params, 16))
+        grid = "tile_size" in inspect.signature(env.render).parameters
+        render = jax.jit(env.render, static_argnames="tile_size" if grid else ())
+        frame = np.asarray(render(state, params, 16) if grid else render(state, params))
         path = OUT / f"{env_id.split('/')[1]}.png"
         iio.imwrite(path, frame)
         print(path)

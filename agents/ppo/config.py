@@ -41,6 +41,8 @@ class PPOConfig:
         vf_coef: value loss coefficient.
         max_grad_norm: global gradient norm clip.
         normalize_advantages: standardise advantages per minibatch.
+        reward_scale: rewards are multiplied by this before GAE (Brax's ``reward_scaling``;
+            the reported returns stay in the env's units).
         network: encoder, one of ``NETWORKS``.
         hidden_size: width of the torso and heads.
         recurrent: ``None``, ``"gru"`` or ``"lstm"`` (a core after the encoder).
@@ -63,6 +65,7 @@ class PPOConfig:
     vf_coef: float = 0.5
     max_grad_norm: float = 0.5
     normalize_advantages: bool = True
+    reward_scale: float = 1.0
     network: str = "auto"
     hidden_size: int = 64
     recurrent: str | None = None
@@ -92,7 +95,7 @@ class PPOConfig:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or value < 0:
                 raise ValueError(f"PPOConfig.{name} must be >= 0, got {value!r}")
-        for name in ("learning_rate", "max_grad_norm"):
+        for name in ("learning_rate", "max_grad_norm", "reward_scale"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not value > 0:
                 raise ValueError(f"PPOConfig.{name} must be > 0, got {value!r}")

@@ -422,7 +422,7 @@ class PPO:
             batch.value, last_value, batch.final_value, batch.truncated, batch.terminated
         )
         advantages, returns = gae(
-            batch.reward,
+            batch.reward * c.reward_scale,
             batch.value,
             following,
             batch.terminated,
@@ -457,7 +457,11 @@ class PPO:
             (params, opt_state), losses = learn((runner.params, runner.opt_state))
         else:
             stats = episode_stats(
-                batch.value, advantages, done, batch.episode_return, batch.episode_return > 0
+                batch.value,
+                advantages,
+                done,
+                batch.episode_return,
+                batch.episode_return > self.env.success_return,
             )
             teacher_state = self.teacher.update(runner.teacher_state, round_batch, stats)
             runner = runner.replace(teacher_state=teacher_state)
@@ -481,7 +485,8 @@ class PPO:
             "episodes": episodes.astype(jnp.float32),
             "return_mean": jnp.sum(jnp.where(done, batch.episode_return, 0.0)) / per_episode,
             "length_mean": jnp.sum(jnp.where(done, batch.episode_length, 0)) / per_episode,
-            "success_rate": jnp.sum(done & (batch.episode_return > 0)) / per_episode,
+            "success_rate": jnp.sum(done & (batch.episode_return > self.env.success_return))
+            / per_episode,
             "learning_rate": jnp.asarray(lr, jnp.float32),
             **{name: jnp.mean(value) for name, value in losses.items()},
             **curriculum_metrics,
@@ -547,7 +552,7 @@ class PPO:
                 env_key, vec_state, action, self.env_params
             )
             done = terminated | truncated
-            successes = successes + (done & (info["episode_return"] > 0))
+            successes = successes + (done & (info["episode_return"] > self.env.success_return))
             return (obs, vec_state, net_carry, done, episodes + done, successes), None
 
         zeros = jnp.zeros(m, jnp.int32)

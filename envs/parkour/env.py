@@ -135,6 +135,7 @@ class ParkourEnvBase(Env[Any, ParkourState, ParamsT], Generic[ParamsT]):
     start_x = PAD_END / 2
     #: A fall's -100, and the most one step can earn: every speed is clipped to
     #: ``PhysicsParams.max_speed``, so x and the hull angle move at most ``max_speed * DT``.
+    success_return = SUCCESS_RETURN
     reward_range = (
         FALL_REWARD,
         (130.0 / SCALE + 5.0) * physics.DEFAULT_PARAMS.max_speed * DT,

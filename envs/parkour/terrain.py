@@ -11,13 +11,16 @@ speed of a step. Windows are cut by arithmetic, never by a search: Parkour's kno
 x, and Stump Tracks' stumps sit at a fixed pitch.
 
 Parkour terrain (our own CPPN)
-    A compositional pattern-producing network maps ``(FREQ * u, θ1, θ2, θ3)``, ``u`` in [0, 1]
-    along the track, through 4 bias-free dense layers of 64 (tanh, softplus, tanh, softplus) to
-    2 outputs, ground and ceiling. Its weights are drawn once from ``CPPN_SEED`` (TMA loads
-    trained TF1 weights; ours are our own, so TMA's θ bounds do not carry over: see
-    docs/environments.md for the measured difficulty over θ). Each output, minus its value at the
-    start of the track and times ``AMPLITUDE`` m, offsets the pad height (ground) and the pad
-    ceiling ``PAD_Y + CEILING_GAP`` (ceiling); the ceiling is clipped to at least the ground.
+    A compositional pattern-producing network maps ``(FREQ * (2u - 1), θ1, θ2, θ3, 1)``, ``u`` in
+    [0, 1] along the track, through 4 dense layers of 64 (tanh, softplus, tanh, softplus; only the
+    first has a bias, the constant input, scaled so that its units switch all along the track
+    rather than only near its middle) to 2 outputs, ground and ceiling. Its weights are drawn
+    once from ``CPPN_SEED`` (TMA loads trained TF1 weights; ours are our own, so TMA's θ bounds
+    do not carry over: see docs/environments.md for the measured difficulty over θ). Each
+    output minus its value at the start of the track gives the ground (times ``AMPLITUDE`` m,
+    from the pad's height) and the ceiling's height above the ground (``CEILING_GAP`` plus
+    ``CEILING_AMPLITUDE`` m times it), clipped to at least 0: where it closes, the track is
+    blocked.
 
 Water
     ``water_level`` in [0, 1] is normalised between the track's lowest ground point (0: dry) and
@@ -62,9 +65,11 @@ CPPN_LAYERS = ("tanh", "softplus", "tanh", "softplus")
 CPPN_WIDTH = 64
 CPPN_SEED = 0
 FREQ = 5.0
-AMPLITUDE = 5.0
-#: Height of the ceiling above the start pad, m.
+BIAS_SCALE = 2.0
+AMPLITUDE = 4.0
+#: Height of the ceiling above the ground at the start pad, m, and how far it varies from it.
 CEILING_GAP = 5.0
+CEILING_AMPLITUDE = 4.0
 
 CREEPER_WIDTH = 0.25
 CREEPER_MIN_SPACING = 0.01
@@ -97,11 +102,11 @@ def _cppn_weights() -> tuple[np.ndarray, ...]:
     """The CPPN's fixed weights: [4, 64], 3 x [64, 64], [64, 2] (float32)."""
     rng = np.random.default_rng(CPPN_SEED)
     width = CPPN_WIDTH
-    shapes = [(4, width)] + [(width, width)] * (len(CPPN_LAYERS) - 1) + [(width, 2)]
+    shapes = [(5, width)] + [(width, width)] * (len(CPPN_LAYERS) - 1) + [(width, 2)]
     scales = [1.0] + [2.0 / math.sqrt(width)] * (len(CPPN_LAYERS) - 1) + [1.0 / math.sqrt(width)]
-    return tuple(
-        (rng.standard_normal(s) * c).astype(np.float32) for s, c in zip(shapes, scales, strict=True)
-    )
+    weights = [rng.standard_normal(s) * c for s, c in zip(shapes, scales, strict=True)]
+    weights[0][4] *= BIAS_SCALE  # the first layer's bias row: units switch all along the track
+    return tuple(w.astype(np.float32) for w in weights)
 
 
 CPPN_WEIGHTS = _cppn_weights()
@@ -113,7 +118,12 @@ def cppn(theta: Array, u: Array) -> Array:
     Columns: ground, ceiling (unscaled, dimensionless).
     """
     inputs = jnp.concatenate(
-        [FREQ * u[:, None], jnp.broadcast_to(theta, (u.shape[0], 3))], axis=1
+        [
+            FREQ * (2.0 * u[:, None] - 1.0),
+            jnp.broadcast_to(theta, (u.shape[0], 3)),
+            jnp.ones((u.shape[0], 1)),
+        ],
+        axis=1,
     ).astype(jnp.float32)
     h = inputs
     for w, kind in zip(CPPN_WEIGHTS[:-1], CPPN_LAYERS, strict=True):
@@ -165,7 +175,9 @@ def parkour_track(
     out = AMPLITUDE * (cppn(theta, u) - cppn(theta, jnp.zeros(1)))
     pad = jnp.zeros(PAD_SEGMENTS)
     ground = PAD_Y + jnp.concatenate([pad, out[:, 0]])
-    ceiling = PAD_Y + CEILING_GAP + jnp.concatenate([pad, out[:, 1]])
+    ceiling = (
+        ground + CEILING_GAP + CEILING_AMPLITUDE / AMPLITUDE * jnp.concatenate([pad, out[:, 1]])
+    )
     ceiling = jnp.maximum(ceiling, ground)
 
     level = jnp.clip(jnp.nan_to_num(water_level), 0.0, 1.0)

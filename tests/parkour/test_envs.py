@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from curriculax.envs.parkour import lidar, physics, terrain
+from curriculax.envs.parkour import lidar, physics, terrain, test_sets
 from curriculax.envs.parkour.env import DROWN_STEPS, FALL_REWARD, embodiment
 from curriculax.envs.parkour.parkour import Parkour
 from curriculax.envs.parkour.stumps import StumpTracks
@@ -275,3 +275,23 @@ def test_observation_layout_follows_teachmyagent():
     fraction, code = lidar.lidar(window, q[:2], lidar.ray_directions("down"))
     np.testing.assert_allclose(obs[16:26], fraction, atol=1e-6)
     np.testing.assert_array_equal(obs[26:36], code)
+
+
+@pytest.mark.parametrize("name", test_sets.NAMES)
+def test_shipped_task_sets_are_the_generated_ones_and_valid_params(name):
+    shipped = test_sets.load(name)
+    assert shipped == test_sets.generate(name)
+    env = STUMPS if name == "stump_tracks" else PARKOUR
+    params = test_sets.as_params(env, name)
+    assert params.max_steps.shape == (test_sets.SIZE,)
+    assert len({tuple(v) for v in zip(*shipped.values(), strict=True)}) == test_sets.SIZE
+
+
+def test_stump_tracks_set_is_teachmyagents_grid_and_sets_reject_the_wrong_env():
+    tasks = test_sets.load("stump_tracks")
+    assert sorted(set(tasks["stump_height"]))[::9] == [0.0, 3.0]
+    assert sorted(set(tasks["obstacle_spacing"]))[::9] == [0.0, 6.0]
+    with pytest.raises(ValueError, match="StumpTracks does not have"):
+        test_sets.as_params(STUMPS, "walking")
+    with pytest.raises(ValueError, match="unknown task set"):
+        test_sets.load("flying")
