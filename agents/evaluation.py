@@ -1,8 +1,9 @@
 """Evaluate a trained policy on a list of levels: return and solve rate per level, vmapped.
 
 Every (level, episode) pair runs in parallel for the env's ``max_steps`` steps with no auto-reset;
-an episode counts once, until its first end. "Solved" means a positive return (the UED papers'
-convention: the goal was reached).
+an episode counts once, until its first end. "Solved" means a return above the env's
+``success_return`` (grids: positive, the UED papers' convention that the goal was reached;
+the parkour: TeachMyAgent's 230).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ class EvalResult:
     Attributes:
         returns: float32, undiscounted return of the first episode.
         lengths: int32, its length.
-        solved: bool, whether the return was positive.
+        solved: bool, whether the return exceeded the env's ``success_return``.
     """
 
     returns: Array
@@ -81,7 +82,7 @@ def evaluate(
     num_levels = jax.tree.leaves(levels)[0].shape[0]
     keys = jax.random.split(key, (num_levels, num_episodes))
     returns, lengths, _ = _run_episodes(trainer, net_params, env, env_params, levels, keys, greedy)
-    return EvalResult(returns=returns, lengths=lengths, solved=returns > 0)
+    return EvalResult(returns=returns, lengths=lengths, solved=returns > env.success_return)
 
 
 def _env_for(trainer: PPO, env: Env | None, env_params: EnvParams | None) -> tuple[Env, EnvParams]:

@@ -31,8 +31,10 @@ Fidelity caveats (this is a throughput peer, not a faithful BipedalWalker):
 * motors are jax2d's, not Box2D's: each step one impulse of ``900 · power · dt · I_axial ·
   tanh(0.1 · speed error)`` towards ``action · max speed`` (4 rad/s hips, 6 rad/s knees), with
   Kinetix's ``power = 1``; that is a peak torque of ~900 · I_axial N m (~30 N m hips, ~14 N m
-  knees) instead of BipedalWalker's 80 N m · |action|, because the motor's per-step gain
-  ``900 · power · dt · 0.1`` must stay below 2 or joint speeds chatter at dt = 1/50;
+  knees) instead of BipedalWalker's 80 N m · |action|: linearised, the motor multiplies the speed
+  error by ``1 - 900 · power · dt · 0.1 = 1 - 1.8 · power`` each step, which overshoots ever more
+  (until tanh saturates) above ``power ≈ 1.1``; at action 0 the motor is off (limp joints, as
+  BipedalWalker's zero torque), so a walker given zero actions collapses;
 * friction mixes as ``√((0.4 μ₁)² + (0.4 μ₂)²)`` in jax2d; every body gets ``μ = 1.25``, so
   leg–ground contacts have Box2D's √(2.5 · 0.2) ≈ 0.71 (the hull–ground contact too, not 0.5).
 

@@ -82,3 +82,4 @@ for _size, _random in ((17, True), (13, True), (13, False), (11, False), (9, Fal
 _PARKOUR = "curriculax.envs.parkour"
 register("Parkour-v0", f"{_PARKOUR}.parkour:Parkour", body="old_classic_bipedal")
 register("StumpTracks-v0", f"{_PARKOUR}.stumps:StumpTracks", body="old_classic_bipedal")
+register("Parkour-Climber-v0", f"{_PARKOUR}.parkour:Parkour", body="climber")

@@ -2,7 +2,8 @@
 
 Usage: ``python docs/parkour_terrains.py``. Prints difficulty statistics of the tracks over
 θ ~ U[-1, 1]^3 (height range, steepest segment, lowest ceiling clearance, share of tracks whose
-ceiling comes within a standing walker's height of the ground) and the same along each θ axis,
+ceiling comes lower than a standing walker's top somewhere: it must crouch or is blocked) and
+the same along each θ axis,
 and writes ``docs/images/parkour-terrains.png``: 12 whole tracks, ground green, ceiling brown.
 """
 
@@ -39,7 +40,7 @@ def stats(theta: np.ndarray) -> dict[str, np.ndarray]:
         "height range (m)": np.ptp(ground, axis=1),
         "steepest slope": np.abs(np.diff(ground, axis=1)).max(axis=1) / terrain.SEGMENT,
         "lowest clearance (m)": gap.min(axis=1),
-        "blocked": (gap < WALKER_HEIGHT).any(axis=1).astype(float),
+        "low ceiling": (gap < WALKER_HEIGHT).any(axis=1).astype(float),
     }
 
 
@@ -69,13 +70,13 @@ def main() -> None:
     print("| over θ ~ U[-1,1]^3 (2000 tracks) | p5 | p25 | median | p75 | p95 |")
     print("| --- | --- | --- | --- | --- | --- |")
     for name, values in table.items():
-        if name == "blocked":
-            print(f"| share blocked (clearance < {WALKER_HEIGHT} m) | {values.mean():.2f} |||||")
+        if name == "low ceiling":
+            print(f"| share with a ceiling below {WALKER_HEIGHT} m | {values.mean():.2f} |||||")
             continue
         q = np.percentile(values, [5, 25, 50, 75, 95])
         print(f"| {name} | " + " | ".join(f"{v:.2f}" for v in q) + " |")
     print()
-    print("| θ axis value (others U[-1,1]) | median steepest slope | median range (m) | blocked |")
+    print("| θ axis (others U[-1,1]) | median steepest slope | median range (m) | low ceiling |")
     print("| --- | --- | --- | --- |")
     for axis in range(3):
         for value in (-1.0, 0.0, 1.0):
@@ -84,7 +85,7 @@ def main() -> None:
             s = stats(th)
             print(
                 f"| θ{axis + 1} = {value:+.0f} | {np.median(s['steepest slope']):.2f} | "
-                f"{np.median(s['height range (m)']):.2f} | {s['blocked'].mean():.2f} |"
+                f"{np.median(s['height range (m)']):.2f} | {s['low ceiling'].mean():.2f} |"
             )
     OUT.parent.mkdir(exist_ok=True)
     iio.imwrite(OUT, picture(rng.uniform(-1.0, 1.0, (12, 3))))

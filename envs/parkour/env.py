@@ -86,6 +86,15 @@ EMBODIMENTS: dict[str, Embodiment] = {
         critical_links=(0,),
         lidar="down",
     ),
+    # Our two-armed climber (not TMA's chimpanzee): it starts hanging from the ceiling by both
+    # hands; its torso touching the ground is the fall; TMA's climbers' torque cost (/5).
+    "climber": Embodiment(
+        build=bodies.simple_climber,
+        kind="climber",
+        torque_penalty=0.00035 / 5,
+        critical_links=(0,),
+        lidar="up",
+    ),
 }
 
 
@@ -163,6 +172,10 @@ class ParkourEnvBase(Env[Any, ParkourState, ParamsT], Generic[ParamsT]):
         with jax.ensure_compile_time_eval():
             points = np.asarray(physics.contact_points(self._body, jnp.asarray(q)))
         self._start_height = float(-points[:, 1].min())
+        if spec.kind == "climber":  # hanging: the hands' height above the root, at rest
+            with jax.ensure_compile_time_eval():
+                hands = np.asarray(physics.hand_points(self._body, jnp.asarray(q)))
+            self._hang_height = float(hands[:, 1].max())
         # Every observation entry is bounded: speeds are clipped to max_speed, joints held by
         # their limits, lidar values in [-1, 1], the hull angle wrapped to [-pi, pi).
         top = physics.DEFAULT_PARAMS.max_speed
@@ -208,14 +221,25 @@ class ParkourEnvBase(Env[Any, ParkourState, ParamsT], Generic[ParamsT]):
         return {"max_steps": (1, INT32_MAX)}
 
     def _start(self, key: PRNGKey, track: Any) -> PhysicsState:
-        """The body standing on the start pad, given TMA's random push along x."""
+        """The body on the start pad, given TMA's random push along x.
+
+        Walkers stand on the ground; climbers hang from the ceiling by every hand (grasping).
+        """
         body = self._body
         push = jax.random.uniform(key, (), minval=-INITIAL_PUSH, maxval=INITIAL_PUSH)
         velocity = jnp.zeros(body.num_dofs, jnp.float32).at[0].set(push * DT / sum(body.mass))
         joints = jnp.asarray(self._start_joints, jnp.float32)
         state = physics.init_state(body, (self.start_x, 0.0), 0.0, joints, velocity)
-        ground = self.window(track, jnp.float32(self.start_x))
-        floor = physics.profile_height(ground.ground_x, ground.ground_y, jnp.float32(self.start_x))
+        terrain = self.window(track, jnp.float32(self.start_x))
+        x = jnp.float32(self.start_x)
+        if self._spec.kind == "climber":
+            ceiling = physics.profile_height(terrain.ceiling_x, terrain.ceiling_y, x)
+            state = state.replace(q=state.q.at[1].set(ceiling - self._hang_height))
+            return state.replace(
+                grasping=jnp.ones(body.num_hands, bool),
+                grasp_anchor=physics.hand_points(body, state.q),
+            )
+        floor = physics.profile_height(terrain.ground_x, terrain.ground_y, x)
         return state.replace(q=state.q.at[1].set(floor + self._start_height))
 
     def init_state(self, key: PRNGKey, level: Any, params: ParamsT) -> ParkourState:

@@ -54,6 +54,11 @@ class StumpTracks(ParkourEnvBase[StumpTracksParams]):
 
     def __init__(self, body: str = "old_classic_bipedal", max_roughness: float = 0.0) -> None:
         super().__init__(body, hull_critical=True, water_flags=False)
+        if self._spec.kind != "walker":
+            raise ValueError(
+                f"Stump Tracks has neither ceiling nor water: it needs a walker, not the "
+                f"{self._spec.kind} {body!r}"
+            )
         if not max_roughness >= 0.0:
             raise ValueError(f"max_roughness must be >= 0, got {max_roughness}")
         self.max_roughness = float(max_roughness)

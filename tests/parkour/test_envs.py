@@ -295,3 +295,37 @@ def test_stump_tracks_set_is_teachmyagents_grid_and_sets_reject_the_wrong_env():
         test_sets.as_params(STUMPS, "walking")
     with pytest.raises(ValueError, match="unknown task set"):
         test_sets.load("flying")
+
+
+def test_climber_starts_hanging_holds_on_while_grasping_and_falls_when_it_lets_go():
+    env = Parkour(body="climber")
+    params = env.default_params()
+    obs, state = _reset(env, params)
+    assert obs.shape == (38,) and env.action_space(params).shape == (6,)
+    hands = physics.hand_points(env.physics_body, state.body.q)
+    ceiling = terrain.PAD_Y + terrain.CEILING_GAP
+    np.testing.assert_allclose(hands[:, 1], ceiling, atol=1e-4)
+    assert bool(jnp.all(state.body.grasping)) and np.all(np.asarray(obs[16:18]) == 1.0)
+
+    def hang(grasp, steps=50):
+        action = jnp.asarray([0.0, 0.0, 0.0, 0.0, grasp, grasp])
+
+        def body(s, key):
+            _, s, *_ = env.step(key, s, action, params)
+            return s, s.body.q[1]
+
+        return jax.jit(lambda s: jax.lax.scan(body, s, jax.random.split(jax.random.key(1), steps)))(
+            state
+        )
+
+    held, heights = hang(1.0)
+    assert float(jnp.max(jnp.abs(heights - state.body.q[1]))) < 0.15  # hangs (arms may swing)
+    assert bool(jnp.all(held.body.grasping))
+    dropped, heights = hang(-1.0)
+    assert not bool(jnp.any(dropped.body.grasping))
+    assert float(heights[-1]) < float(state.body.q[1]) - 1.0  # fell
+
+
+def test_stump_tracks_needs_a_walker():
+    with pytest.raises(ValueError, match="needs a walker"):
+        StumpTracks(body="climber")
