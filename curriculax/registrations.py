@@ -83,3 +83,4 @@ _PARKOUR = "curriculax.envs.parkour"
 register("Parkour-v0", f"{_PARKOUR}.parkour:Parkour", body="old_classic_bipedal")
 register("StumpTracks-v0", f"{_PARKOUR}.stumps:StumpTracks", body="old_classic_bipedal")
 register("Parkour-Climber-v0", f"{_PARKOUR}.parkour:Parkour", body="climber")
+register("Parkour-Swimmer-v0", f"{_PARKOUR}.parkour:Parkour", body="fish", water_level=1.0)

@@ -312,3 +312,70 @@ def simple_climber() -> Body:
         )
         links += [upper, fore]
     return build_body("simple_climber", links)
+
+
+def fish(density: float = 1.0) -> Body:
+    """TeachMyAgent's swimmer (``fish``): a head, a three-part tail and a fin under the head.
+
+    Head hexagon (-20, ±12), (6, ±12), (15, ±4) px; tail parts 16 px (tapering 12 -> 9 -> 4 px
+    half-heights) and 8 px long, joined behind one another (limits [-0.1π, 0.2π], ±0.15π,
+    ±0.3π); a 2 x 20 px fin hung 5 px below the head's centre (TMA's limits [-0.3π, 0.2π]
+    around its rest tilt of -0.2π, i.e. [-0.5π, 0] from hanging straight down; our joints have
+    no reference angle, so the fin starts straight down). Every motor: 80 N m at 6 rad/s;
+    density that of water (1), so it is weightless when submerged. Actions ``(tail_1, tail_2,
+    tail_3, fin)``. Contact points: the head's corners, each tail part's
+    lower corners and the fin's tip (so every motor reports a contact flag, TMA's 38-D
+    observation).
+    """
+    motor = (80.0, 6.0)
+    head = LinkSpec(
+        name="head",
+        polygon=_px([(-20, 12), (6, 12), (15, 4), (15, -4), (6, -12), (-20, -12)]),
+        density=density,
+        friction=0.1,
+    )
+    p1 = LinkSpec(
+        name="tail_1",
+        polygon=_px([(-8, 9), (8, 12), (8, -12), (-8, -9)]),
+        density=density,
+        parent=0,
+        parent_anchor=(-17.5 / SCALE, 0.0),
+        child_anchor=(8 / SCALE, 0.0),
+        limits=(-0.1 * math.pi, 0.2 * math.pi),
+        motor=motor,
+        contacts=_px([(-8, -9), (8, -12)]),
+    )
+    p2 = LinkSpec(
+        name="tail_2",
+        polygon=_px([(-8, 4), (8, 9), (8, -9), (-8, -4)]),
+        density=density,
+        parent=1,
+        parent_anchor=(-8 / SCALE, 0.0),
+        child_anchor=(8 / SCALE, 0.0),
+        limits=(-0.15 * math.pi, 0.15 * math.pi),
+        motor=motor,
+        contacts=_px([(-8, -4), (8, -9)]),
+    )
+    p3 = LinkSpec(
+        name="tail_3",
+        polygon=_px([(-4, 2), (4, 4), (4, -4), (-4, -2)]),
+        density=density,
+        parent=2,
+        parent_anchor=(-8 / SCALE, 0.0),
+        child_anchor=(4 / SCALE, 0.0),
+        limits=(-0.3 * math.pi, 0.3 * math.pi),
+        motor=motor,
+        contacts=_px([(-4, 2), (-4, -2)]),
+    )
+    fin = LinkSpec(
+        name="fin",
+        polygon=_px([(-1, -10), (1, -10), (1, 10), (-1, 10)]),
+        density=density,
+        parent=0,
+        parent_anchor=(0.0, -5 / SCALE),
+        child_anchor=(0.0, 10 / SCALE),
+        limits=(-0.5 * math.pi, 0.0),
+        motor=motor,
+        contacts=((0.0, -10 / SCALE),),
+    )
+    return build_body("fish", [head, p1, p2, p3, fin])

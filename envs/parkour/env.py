@@ -16,8 +16,9 @@ Interface (TMA's, for a body with ``A`` motors and ``H`` hands)
     Reward: ``Δ(130 x / 30 - 5 |hull angle|)`` (climbers and swimmers drop the angle term) minus
     ``torque_penalty * 80 * Σ clip(|a|, 0, 1)``; -100 and ``terminated`` on a critical contact or
     when the root goes behind ``x = 0``; ``terminated`` without penalty past the finish line.
-    A walker or climber that stays ``DROWN_STEPS`` consecutive steps with its root under water
-    is dead: its actions are zeroed until the episode ends (TMA's rule; the episode goes on).
+    A walker or climber that stays ``DROWN_STEPS`` consecutive steps with its root under water,
+    or a swimmer out of water, is dead: its actions are zeroed until the episode ends (TMA's
+    rule; the episode goes on).
     ``state.episode_return > SUCCESS_RETURN`` is TMA's "mastered" criterion.
 """
 
@@ -95,6 +96,14 @@ EMBODIMENTS: dict[str, Embodiment] = {
         critical_links=(0,),
         lidar="up",
     ),
+    # TMA's fish: as dense as water, no fall, dies after 600 steps out of water; sees all round.
+    "fish": Embodiment(
+        build=bodies.fish,
+        kind="swimmer",
+        torque_penalty=0.00035,
+        critical_links=(),
+        lidar="full",
+    ),
 }
 
 
@@ -116,7 +125,8 @@ class ParkourState(EnvState):
         link_contact: bool [L], links that touched the terrain in the last step.
         shaping: float32 [], the shaping potential after the last step.
         episode_return: float32 [], return so far.
-        steps_under_water: int32 [], consecutive steps with the root under water.
+        steps_under_water: int32 [], consecutive steps with the root in the wrong medium: under
+            water for walkers and climbers, out of it for swimmers (the name is the walkers').
         dead: bool [], drowned (actions are ignored).
     """
 
@@ -240,7 +250,8 @@ class ParkourEnvBase(Env[Any, ParkourState, ParamsT], Generic[ParamsT]):
                 grasp_anchor=physics.hand_points(body, state.q),
             )
         floor = physics.profile_height(terrain.ground_x, terrain.ground_y, x)
-        return state.replace(q=state.q.at[1].set(floor + self._start_height))
+        lift = 1.0 if self._spec.kind == "swimmer" else 0.0  # TMA starts its fish 1 m up
+        return state.replace(q=state.q.at[1].set(floor + self._start_height + lift))
 
     def init_state(self, key: PRNGKey, level: Any, params: ParamsT) -> ParkourState:
         """The body standing at the middle of the start pad (TMA's start), given a small push."""
@@ -278,16 +289,19 @@ class ParkourEnvBase(Env[Any, ParkourState, ParamsT], Generic[ParamsT]):
         fell = jnp.any(touched & jnp.asarray(self._critical)) | (x < 0.0)
         reward = jnp.where(fell, FALL_REWARD, reward)
         terminated = fell | (x > self.finish_x())
-        under = body_state.q[1] <= terrain.water_level
-        steps_under = jnp.where(under & ~state.dead, state.steps_under_water + 1, 0)
-        steps_under = jnp.where(state.dead, state.steps_under_water, steps_under)
-        dead = state.dead | ((self._spec.kind != "swimmer") & (steps_under > DROWN_STEPS))
+        # Walkers and climbers drown under water; swimmers suffocate out of it.
+        wrong_medium = body_state.q[1] <= terrain.water_level
+        if self._spec.kind == "swimmer":
+            wrong_medium = ~wrong_medium
+        steps_wrong = jnp.where(wrong_medium & ~state.dead, state.steps_under_water + 1, 0)
+        steps_wrong = jnp.where(state.dead, state.steps_under_water, steps_wrong)
+        dead = state.dead | (steps_wrong > DROWN_STEPS)
         new_state = state.replace(
             body=body_state,
             link_contact=touched,
             shaping=shaping,
             episode_return=state.episode_return + reward,
-            steps_under_water=steps_under.astype(jnp.int32),
+            steps_under_water=steps_wrong.astype(jnp.int32),
             dead=dead,
         )
         return new_state, reward, terminated

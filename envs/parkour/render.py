@@ -83,7 +83,7 @@ def render_scene(env: ParkourEnvBase, state: ParkourState) -> Array:
         inside, edge = _polygon_mask(px, py, world)
         paint(inside, ROOT_COLOR if link == 0 else LINK_COLORS[link % 2])
         paint(edge, OUTLINE)
-    paint(py <= water_y, WATER, 0.5)
+    paint((py <= water_y) & (py < ceiling[None]), WATER, 0.5)
     paint(py < ground[None], GROUND)
     paint((py < ground[None]) & (py >= ground[None] - 2.0 / PIXELS_PER_METRE), GRASS)
     return jnp.clip(image, 0, 255).astype(jnp.uint8)

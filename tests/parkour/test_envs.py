@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+import curriculax
 from curriculax.envs.parkour import lidar, physics, terrain, test_sets
 from curriculax.envs.parkour.env import DROWN_STEPS, FALL_REWARD, embodiment
 from curriculax.envs.parkour.parkour import Parkour
@@ -329,3 +330,28 @@ def test_climber_starts_hanging_holds_on_while_grasping_and_falls_when_it_lets_g
 def test_stump_tracks_needs_a_walker():
     with pytest.raises(ValueError, match="needs a walker"):
         StumpTracks(body="climber")
+
+
+def test_fish_beating_its_tail_swims_forward_and_suffocates_out_of_water():
+    env, params = curriculax.make("curriculax/Parkour-Swimmer-v0")
+    assert float(params.water_level) == 1.0
+    obs, start = _reset(env, params)
+    assert obs.shape == (38,) and env.action_space(params).shape == (4,)
+
+    def swim(amplitude, state=start, steps=300, params=params):
+        def body(s, t):
+            wave = amplitude * jnp.sin(2 * jnp.pi * 2.0 * t / 50 + jnp.asarray([0.0, -1.0, -2.0]))
+            _, s, *_ = env.step(jax.random.key(0), s, jnp.append(wave, 0.0), params)
+            return s, s.body.q[:2]
+
+        return jax.lax.scan(body, state, jnp.arange(steps))
+
+    _, path = jax.jit(swim)(1.0)
+    _, idle = jax.jit(swim)(0.0)
+    assert float(path[-1, 0] - path[0, 0]) > 0.5  # thrust from the tail (measured ~0.8 m)
+    assert float(jnp.max(jnp.abs(idle - idle[0]))) < 0.15  # neutrally buoyant, drifts little
+    dry = params.replace(water_level=jnp.float32(0.0))
+    _, state = _reset(env, dry)
+    state = state.replace(steps_under_water=jnp.int32(DROWN_STEPS))
+    _, state, *_ = jax.jit(env.step)(jax.random.key(0), state, jnp.zeros(4), dry)
+    assert bool(state.dead)
