@@ -23,25 +23,33 @@ The scene, in metres (TeachMyAgent's / gym's BipedalWalker sizes, ``SCALE = 30``
 
 Fidelity caveats (this is a throughput peer, not a faithful BipedalWalker):
 
-* quads only: the hull loses its sloped nose corner (34, 1) px;
+* quads only: the hull loses its sloped nose corner (34, 1) px, so it weighs 4.72 kg instead of
+  5.42 kg, and jax2d puts a polygon's mass centre at its vertices' mean, (-5, 0.5) px, not at the
+  pentagon's centroid (x = -0.6 px): the hull leans back further over the hips;
 * soft contacts at dt = 1/50: jax2d resolves contacts by sequential impulses with Baumgarte
-  stabilisation (0.2 / dt, 1 cm slop) and no substeps, so feet sink and slide a little more than
-  Box2D's; adjacent terrain quads are separate polygons, so a foot at a seam can catch an edge
-  (Box2D's edge chains do not);
+  stabilisation (0.2 / dt, 1 cm slop) and no substeps; settling from a 2 cm drop the feet sank up
+  to 2.2 cm (4.4 cm when the collapsing walker hit the ground), a resting hull 1.1 cm; adjacent
+  terrain quads are separate polygons, so a foot at a seam can catch an edge (Box2D's edge chains
+  do not);
 * motors are jax2d's, not Box2D's: each step one impulse of ``900 · power · dt · I_axial ·
   tanh(0.1 · speed error)`` towards ``action · max speed`` (4 rad/s hips, 6 rad/s knees), with
   Kinetix's ``power = 1``; that is a peak torque of ~900 · I_axial N m (~30 N m hips, ~14 N m
   knees) instead of BipedalWalker's 80 N m · |action|: linearised, the motor multiplies the speed
   error by ``1 - 900 · power · dt · 0.1 = 1 - 1.8 · power`` each step, which overshoots ever more
   (until tanh saturates) above ``power ≈ 1.1``; at action 0 the motor is off (limp joints, as
-  BipedalWalker's zero torque), so a walker given zero actions collapses;
+  BipedalWalker's zero torque), so a walker given zero actions collapses (here it tips backwards
+  and lands on its back in ~80 steps);
 * friction mixes as ``√((0.4 μ₁)² + (0.4 μ₂)²)`` in jax2d; every body gets ``μ = 1.25``, so
   leg–ground contacts have Box2D's √(2.5 · 0.2) ≈ 0.71 (the hull–ground contact too, not 0.5).
+
+Cost: jax2d builds and solves a manifold for every pair of polygons that are not both static (90
+here; 42 circle–polygon pairs and 1 circle pair for the dummies) in every solver iteration,
+whether or not they touch, so a step costs the same standing, walking or lying down.
 
 jax2d is not a dependency of curriculax; install it (its wheel forgets to declare ``chex``) with
 the ``bench`` extra or ``pip install jax2d==1.0.2 chex``. Standalone::
 
-    python benchmarks/jax2d_walker.py [--batches 1 64 1024] [--steps 200] [--check]
+    python benchmarks/jax2d_walker.py [--batches 1 64 1024] [--env-steps 1500] [--check]
 """
 
 from __future__ import annotations
@@ -362,8 +370,8 @@ def ground_check(batch: int = 8, steps: int = 300, random_actions: bool = False)
     Returns:
         Per-env arrays (m): ``hull_y`` (hull centre of mass), ``hull_clearance`` (lowest hull
         vertex above the ground under it), ``leg_clearance`` (lowest lower-leg vertex above the
-        ground under it: negative is sinking), ``hull_x``; and ``max_angular_speed`` (rad/s,
-        over walker bodies at the end).
+        ground under it: negative is sinking), ``hull_x``, ``hull_angle`` (rad; ±π: on its back);
+        and ``max_angular_speed`` (rad/s, over walker bodies at the end).
     """
     state, static = build_scene()
     run = jax.jit(make_rollout(static, steps, random_actions))
@@ -377,6 +385,7 @@ def ground_check(batch: int = 8, steps: int = 300, random_actions: bool = False)
     return {
         "hull_x": np.asarray(states.polygon.position[:, HULL, 0]),
         "hull_y": np.asarray(states.polygon.position[:, HULL, 1]),
+        "hull_angle": np.asarray(states.polygon.rotation[:, HULL]),
         "hull_clearance": clearance(world_vertices(states, HULL)),
         "leg_clearance": clearance(legs),
         "max_angular_speed": float(np.abs(walker).max()),
@@ -387,7 +396,12 @@ def main() -> None:
     """Prints the ground check (with ``--check``) and steps/s for each batch size."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 64, 1024])
-    parser.add_argument("--steps", type=int, default=200, help="steps per jitted call")
+    parser.add_argument(
+        "--env-steps",
+        type=int,
+        default=1500,
+        help="walker steps per timed call: steps = max(1, env_steps // batch)",
+    )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--check", action="store_true", help="300 zero-action steps first")
     args = parser.parse_args()
@@ -402,7 +416,7 @@ def main() -> None:
                 print(f"  {name}: {np.round(value, 3)}")
     print("| batch | steps/s | compile s |\n|---:|---:|---:|")
     for batch in args.batches:
-        result = measure(batch, args.steps, args.repeats)
+        result = measure(batch, max(1, args.env_steps // batch), args.repeats)
         rate = result["steps_per_s"]
         print(f"| {batch} | {rate:,.0f} | {result['compile_s']:.1f} |")
 

@@ -11,6 +11,7 @@ import pytest
 import curriculax
 from curriculax.agents.evaluation import evaluate
 from curriculax.agents.ppo import PPOConfig, make_train
+from curriculax.agents.ppo.config import WALKER_HYPERPARAMETERS
 
 #: rl-starter-files' sample-efficient MiniGrid shape (minibatches of 512, 4 epochs, lr 1e-3
 #: annealed) with 64 envs (8192 transitions, ~13 episodes per update) and a doubled entropy bonus:
@@ -43,17 +44,8 @@ def test_doorkey_8x8_reaches_return_0_9_in_5_of_5_seeds_within_5m_steps():
     assert np.all(final >= 0.9), final
 
 
-#: Brax-style continuous PPO: 128 envs x 64 steps, 8 minibatches of 1024, 4 epochs, no entropy
-#: bonus, rewards scaled by 0.1 (a fall's -100 otherwise swamps the value targets).
-WALKER_CONFIG = PPOConfig(
-    total_timesteps=6_000_000,
-    num_envs=128,
-    num_steps=64,
-    num_minibatches=8,
-    learning_rate=3e-4,
-    ent_coef=0.0,
-    reward_scale=0.1,
-)
+#: The walker's continuous-control shape (see ``WALKER_HYPERPARAMETERS``).
+WALKER_CONFIG = PPOConfig(total_timesteps=6_000_000, **WALKER_HYPERPARAMETERS)
 
 
 @pytest.mark.slow

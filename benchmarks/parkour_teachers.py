@@ -1,0 +1,112 @@
+"""TeachMyAgent's headline comparison on our Parkour: Random vs ALP-GMM teachers, walker.
+
+TMA (ICML 2021, its repository's results) trains a SAC walker for 20M steps on Parkour with each
+teacher and reports the share of its 100-task test set mastered (return > 230): Random 27.3 %
+(±10.7), ALP-GMM 42.7 % (±11.2), 16 seeds each, every run a single-env Box2D job sized for a
+72-hour limit on 2 CPU cores. Here: PPO (the package's, every seed vmapped in one jitted
+program), our Parkour (our CPPN, so the task space is ours, see docs/environments.md), the
+``walking`` test set shipped with the package, TMA's task space (θ, water level; creepers off as
+in TMA's walking runs) and ALP-GMM's TMA settings (fit every 150 tasks, 5 % random tasks, returns
+mapped from TMA's Parkour range [-150, 360]). "Random" is the same teacher with every task
+uniform in the box.
+
+    python benchmarks/parkour_teachers.py [--steps 20000000] [--seeds 3] [--out FILE]
+
+Reported per teacher: % of the test set mastered by the greedy policy at the end (mean ± std over
+seeds, and each seed), the training wall time on this machine, and TMA's figures beside them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import jax
+import numpy as np
+
+import curriculax
+from curriculax.agents.evaluation import evaluate
+from curriculax.agents.ppo import PPOConfig, make_train
+from curriculax.agents.ppo.config import WALKER_HYPERPARAMETERS
+from curriculax.curricula import make_teacher
+from curriculax.envs.parkour import test_sets
+
+#: TMA's Parkour walker results (% mastered after 20M steps, mean ± std over 16 seeds).
+TMA = {"random": "27.3 ± 10.7", "alpgmm": "42.7 ± 11.2"}
+#: TMA's Parkour return range, for ALP-GMM's learning progress.
+REWARD_RANGE = (-150.0, 360.0)
+DIMS = ("theta_1", "theta_2", "theta_3", "water_level")
+
+
+def teacher(name: str, env, params):
+    """TMA's Random (uniform tasks) or ALP-GMM over the walking dimensions."""
+    ratio = 1.0 if name == "random" else 0.05
+    return make_teacher(
+        "alpgmm",
+        env,
+        params,
+        dims=list(DIMS),
+        random_task_ratio=ratio,
+        reward_range=REWARD_RANGE,
+    )
+
+
+def mastered(train, net_params, env, seed: int) -> float:
+    """Share of the walking test set whose greedy episode returns more than 230."""
+    tasks = test_sets.as_params(env, "walking")
+    keys = jax.random.split(jax.random.key(seed), test_sets.SIZE)
+    levels = jax.jit(jax.vmap(env.sample_level))(keys, tasks)
+    result = evaluate(train, net_params, levels, jax.random.key(seed), greedy=True)
+    return float(np.asarray(result.solved).mean())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=20_000_000)
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--teachers", nargs="+", default=["random", "alpgmm"])
+    parser.add_argument("--out", help="also append the table to this file")
+    args = parser.parse_args()
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from machine_info import describe_machine
+    from report import emit
+
+    env, params = curriculax.make("curriculax/Parkour-v0")
+    config = PPOConfig(total_timesteps=args.steps, **WALKER_HYPERPARAMETERS)
+    rows = []
+    for name in args.teachers:
+        train = make_train(config, env, params, teacher=teacher(name, env, params))
+        start = time.perf_counter()
+        runners, _ = jax.block_until_ready(
+            jax.jit(jax.vmap(train))(jax.random.split(jax.random.key(0), args.seeds))
+        )
+        wall = time.perf_counter() - start
+        shares = [
+            100 * mastered(train, jax.tree.map(lambda x, i=i: x[i], runners.params), env, i)
+            for i in range(args.seeds)
+        ]
+        rows.append((name, shares, wall))
+        print(f"{name}: mastered {shares} % in {wall:.0f} s", flush=True)
+    lines = [
+        "### Parkour walker: Random vs ALP-GMM (TeachMyAgent's headline comparison)",
+        "",
+        f"Machine: {describe_machine(('flax', 'optax'))}. PPO {config.num_envs} envs x "
+        f"{config.num_steps} steps, {args.steps:,} env steps per seed, {args.seeds} seeds "
+        "vmapped; greedy policy on the shipped `walking` set (100 tasks, one episode each).",
+        "",
+        "| teacher | % mastered (mean ± std) | per seed | wall (all seeds) "
+        "| TMA, SAC, 20M, 16 seeds |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for name, shares, wall in rows:
+        lines.append(
+            f"| {name} | {np.mean(shares):.1f} ± {np.std(shares):.1f} | "
+            f"{', '.join(f'{s:.0f}' for s in shares)} | {wall / 60:.0f} min | {TMA[name]} |"
+        )
+    emit(lines, args.out)
+
+
+if __name__ == "__main__":
+    main()
