@@ -48,19 +48,19 @@ if env_id.startswith("curriculax/Parkour"):
 venv = AutoResetVecEnv(env, batch, mode="fresh")
 rollout = random_rollout(venv, steps)
 
+_, state = venv.reset(jax.random.key(seed), params)
+mesh = Mesh(jax.devices(), ("envs",))
+split = NamedSharding(mesh, PartitionSpec("envs"))
+whole = NamedSharding(mesh, PartitionSpec())
+placement = jax.tree.map(
+    lambda x: split if x.ndim and x.shape[0] % devices == 0 and x.size else whole, state)
+state = jax.device_put(state, placement)
+
 def program(key, state):
     roll_key, fill_key = jax.random.split(key)
     state, out = rollout(roll_key, state, params)
-    return venv.refill(fill_key, state, params), out
-
-_, state = venv.reset(jax.random.key(seed), params)
-if devices > 1:
-    mesh = Mesh(jax.devices(), ("envs",))
-    split = NamedSharding(mesh, PartitionSpec("envs"))
-    whole = NamedSharding(mesh, PartitionSpec())
-    state = jax.tree.map(
-        lambda x: jax.device_put(x, split if x.ndim and x.shape[0] % devices == 0 else whole),
-        state)
+    state = venv.refill(fill_key, state, params)
+    return jax.lax.with_sharding_constraint(state, placement), out
 start = time.perf_counter()
 compiled = jax.jit(program).lower(jax.random.key(0), state).compile()
 compile_s = time.perf_counter() - start

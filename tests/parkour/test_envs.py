@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import jax
@@ -17,6 +18,12 @@ from curriculax.envs.parkour.stumps import StumpTracks
 
 PARKOUR = Parkour()
 STUMPS = StumpTracks()
+
+
+@functools.cache
+def compiled(env, method: str):
+    """``jax.jit(getattr(env, method))``, one per (env, method): tests share compiled programs."""
+    return jax.jit(getattr(env, method))
 
 
 @pytest.fixture(scope="module")
@@ -163,7 +170,7 @@ def test_params_outside_bounds_are_rejected_on_the_host_and_clipped_when_traced(
 
 
 def _reset(env, params, seed=0):
-    return jax.jit(env.reset)(jax.random.key(seed), params)
+    return compiled(env, "reset")(jax.random.key(seed), params)
 
 
 def test_body_starts_on_the_pad_not_inside_it_over_many_tracks(parkour_tracks):
@@ -186,7 +193,7 @@ def test_body_starts_on_the_pad_not_inside_it_over_many_tracks(parkour_tracks):
 def test_reward_is_the_shaping_difference_minus_the_torque_cost():
     params = STUMPS.default_params()
     _, state = _reset(STUMPS, params)
-    step = jax.jit(STUMPS.step)
+    step = compiled(STUMPS, "step")
     action = jnp.asarray([0.5, -1.0, 0.25, 0.0])
     before = state
     _, state, reward, terminated, _, _ = step(jax.random.key(1), state, action, params)
@@ -209,7 +216,7 @@ def test_hull_on_the_ground_ends_stump_tracks_with_minus_100_but_not_parkour():
         params = env.default_params()
         _, state = _reset(env, params)
         upside_down = _moved(state, q1=terrain.PAD_Y + 0.1, q2=math.pi)
-        _, _, reward, terminated, _, _ = jax.jit(env.step)(
+        _, _, reward, terminated, _, _ = compiled(env, "step")(
             jax.random.key(0), upside_down, jnp.zeros(4), params
         )
         assert bool(terminated) == critical
@@ -220,7 +227,7 @@ def test_going_behind_the_start_fails_and_passing_the_finish_ends_without_penalt
     for env in (STUMPS, PARKOUR):
         params = env.default_params()
         _, state = _reset(env, params)
-        step = jax.jit(env.step)
+        step = compiled(env, "step")
         _, _, reward, terminated, _, _ = step(
             jax.random.key(0), _moved(state, q0=-0.05), jnp.zeros(4), params
         )
@@ -238,7 +245,7 @@ def test_going_behind_the_start_fails_and_passing_the_finish_ends_without_penalt
 def test_a_walker_drowns_after_600_steps_under_water_and_then_ignores_its_actions():
     params = PARKOUR.make_params(water_level=1.0)
     _, state = _reset(PARKOUR, params)
-    step = jax.jit(PARKOUR.step)
+    step = compiled(PARKOUR, "step")
     state = state.replace(steps_under_water=jnp.int32(DROWN_STEPS))
     obs, drowned, *_ = step(jax.random.key(0), state, jnp.ones(4), params)
     assert bool(drowned.dead) and obs[4] == 1.0 and obs[5] == 1.0  # under water, dead
@@ -259,7 +266,7 @@ def test_a_walker_drowns_after_600_steps_under_water_and_then_ignores_its_action
 def test_observation_layout_follows_teachmyagent():
     params = PARKOUR.default_params()
     obs, state = _reset(PARKOUR, params)
-    obs, state, *_ = jax.jit(PARKOUR.step)(
+    obs, state, *_ = compiled(PARKOUR, "step")(
         jax.random.key(0), state, jnp.asarray([1.0, -1, 0, 0]), params
     )
     q, qd = state.body.q, state.body.qd
@@ -308,16 +315,15 @@ def test_climber_starts_hanging_holds_on_while_grasping_and_falls_when_it_lets_g
     np.testing.assert_allclose(hands[:, 1], ceiling, atol=1e-4)
     assert bool(jnp.all(state.body.grasping)) and np.all(np.asarray(obs[16:18]) == 1.0)
 
-    def hang(grasp, steps=50):
-        action = jnp.asarray([0.0, 0.0, 0.0, 0.0, grasp, grasp])
+    @jax.jit
+    def hang(grasp):
+        action = jnp.stack([0.0, 0.0, 0.0, 0.0, grasp, grasp])
 
         def body(s, key):
             _, s, *_ = env.step(key, s, action, params)
             return s, s.body.q[1]
 
-        return jax.jit(lambda s: jax.lax.scan(body, s, jax.random.split(jax.random.key(1), steps)))(
-            state
-        )
+        return jax.lax.scan(body, state, jax.random.split(jax.random.key(1), 50))
 
     held, heights = hang(1.0)
     assert float(jnp.max(jnp.abs(heights - state.body.q[1]))) < 0.15  # hangs (arms may swing)
@@ -346,12 +352,13 @@ def test_fish_beating_its_tail_swims_forward_and_suffocates_out_of_water():
 
         return jax.lax.scan(body, state, jnp.arange(steps))
 
-    _, path = jax.jit(swim)(1.0)
-    _, idle = jax.jit(swim)(0.0)
+    swim = jax.jit(swim)
+    _, path = swim(1.0)
+    _, idle = swim(0.0)
     assert float(path[-1, 0] - path[0, 0]) > 0.5  # thrust from the tail (measured ~0.8 m)
     assert float(jnp.max(jnp.abs(idle - idle[0]))) < 0.15  # neutrally buoyant, drifts little
     dry = params.replace(water_level=jnp.float32(0.0))
     _, state = _reset(env, dry)
     state = state.replace(steps_under_water=jnp.int32(DROWN_STEPS))
-    _, state, *_ = jax.jit(env.step)(jax.random.key(0), state, jnp.zeros(4), dry)
+    _, state, *_ = compiled(env, "step")(jax.random.key(0), state, jnp.zeros(4), dry)
     assert bool(state.dead)
