@@ -84,6 +84,7 @@ def test_corrupt_replay_files_raise_replay_error(tmp_path):
         ("num_envs", 0, "num_envs must be a positive int"),
         ("gamma", 1.5, "gamma must be in"),
         ("learning_rate", -1.0, "learning_rate must be > 0"),
+        ("reward_scale", 0.0, "reward_scale must be > 0"),
         ("network", "resnet", "network must be one of"),
         ("recurrent", "rnn", "recurrent must be one of"),
         ("num_minibatches", 3, "divisible by num_minibatches"),

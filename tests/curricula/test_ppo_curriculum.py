@@ -42,6 +42,7 @@ def test_robust_plr_takes_gradient_steps_only_on_replay_rounds(small_maze):
     assert float(metrics["curriculum/buffer_fill"][0]) > 0
 
 
+@pytest.mark.slow  # ~110 s, mostly compiling; SFL's scoring is tested in test_teachers.py
 def test_sfl_gets_a_policy_evaluation_every_eval_every_updates(small_maze):
     env, params = small_maze
     with pytest.warns(UserWarning, match="less than two episodes"):  # tiny, for speed
