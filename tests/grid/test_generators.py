@@ -11,7 +11,7 @@ from bfs import DOOR, EMPTY, GOAL, KEY, WALL, shortest_path
 import curriculax
 from curriculax.envs.grid.maze import mutate_maze
 
-LEVELS = 400
+LEVELS = 300
 #: MultiRoom's room-count check is a rate (> 0.99): it needs more levels to be stable.
 MULTIROOM_LEVELS = 1000
 
