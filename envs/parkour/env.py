@@ -34,10 +34,10 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from curriculax.env import INT32_MAX, Env, ParamsT
+from curriculax.env import Env, ParamsT
 from curriculax.envs.parkour import bodies, lidar, physics
 from curriculax.envs.parkour.physics import SCALE, Body, PhysicsState, Terrain
-from curriculax.envs.parkour.terrain import PAD_END, PAD_Y
+from curriculax.envs.parkour.terrain import PAD_END
 from curriculax.spaces import Box
 from curriculax.types import Array, EnvState, PRNGKey, PyTree
 
@@ -200,24 +200,16 @@ class ParkourEnvBase(Env[Any, ParkourState, ParamsT], Generic[ParamsT]):
             )
         )
 
-    # ----------------------------------------------------------------- what subclasses write
+    # ----------------------------------------------------------------- what subclasses set
 
-    def window(self, track: Any, x: Array) -> Terrain:
-        """The terrain around ``x`` [] that the physics and the lidar see."""
-        raise NotImplementedError
-
-    def finish_x(self) -> float:
-        """Root x past which the episode ends (the track is done)."""
-        raise NotImplementedError
-
-    def profile(self, track: Any, xs: Array) -> tuple[Array, Array, Array, Array]:
-        """The whole track seen at columns ``xs`` [W], for pictures.
-
-        Returns:
-            ``(ground, ceiling, water_y, creeper_bottom)``: float32 [W], [W], [] and [W]
-            (``FAR``: no ceiling or creeper in that column; water ``-FAR``: none).
-        """
-        raise NotImplementedError
+    #: ``window(track, x [])`` -> the physics ``Terrain`` around x that the physics and the lidar
+    #: see (``terrain.parkour_window``, ``terrain.stump_window``).
+    window: Callable[[Any, Array], Terrain]
+    #: ``profile(track, xs [W])`` -> ``(ground [W], ceiling [W], water_y [], creeper_bottom [W])``,
+    #: the whole track for pictures (``FAR``: no ceiling or creeper; water ``-FAR``: none).
+    profile: Callable[[Any, Array], tuple[Array, Array, Array, Array]]
+    #: Root x past which the episode ends, m.
+    finish_x: float
 
     # ----------------------------------------------------------------- shared
 
@@ -225,10 +217,6 @@ class ParkourEnvBase(Env[Any, ParkourState, ParamsT], Generic[ParamsT]):
     def physics_body(self) -> Body:
         """The physics ``Body`` (static)."""
         return self._body
-
-    def param_bounds(self) -> dict[str, tuple[float, float]]:
-        """``max_steps`` at least 1 (TMA's cap: 2000)."""
-        return {"max_steps": (1, INT32_MAX)}
 
     def _start(self, key: PRNGKey, track: Any) -> PhysicsState:
         """The body on the start pad, given TMA's random push along x.
@@ -288,7 +276,7 @@ class ParkourEnvBase(Env[Any, ParkourState, ParamsT], Generic[ParamsT]):
         reward = shaping - state.shaping - cost
         fell = jnp.any(touched & jnp.asarray(self._critical)) | (x < 0.0)
         reward = jnp.where(fell, FALL_REWARD, reward)
-        terminated = fell | (x > self.finish_x())
+        terminated = fell | (x > self.finish_x)
         # Walkers and climbers drown under water; swimmers suffocate out of it.
         wrong_medium = body_state.q[1] <= terrain.water_level
         if self._spec.kind == "swimmer":
@@ -352,10 +340,3 @@ class ParkourEnvBase(Env[Any, ParkourState, ParamsT], Generic[ParamsT]):
         from curriculax.envs.parkour.render import render_scene
 
         return render_scene(self, state)
-
-    def success(self, state: ParkourState) -> Array:
-        """TMA's "mastered": the episode's return so far exceeds ``SUCCESS_RETURN`` (bool [])."""
-        return state.episode_return > SUCCESS_RETURN
-
-
-__all__ = ["PAD_Y", "ParkourEnvBase", "ParkourState", "EMBODIMENTS", "embodiment"]

@@ -7,7 +7,6 @@ from flax import struct
 
 from curriculax.env import INT32_MAX
 from curriculax.envs.parkour.env import MAX_STEPS, ParkourEnvBase
-from curriculax.envs.parkour.physics import Terrain
 from curriculax.envs.parkour.terrain import (
     NUM_KNOTS,
     SEGMENT,
@@ -99,17 +98,6 @@ class Parkour(ParkourEnvBase[ParkourParams]):
             jnp.clip(params.creeper_spacing, *CREEPER_SPACING_BOUNDS),
         )
 
-    def window(self, track: ParkourTrack, x: Array) -> Terrain:
-        """``terrain.parkour_window``."""
-        return parkour_window(track, x)
-
-    def profile(self, track: ParkourTrack, xs: Array) -> tuple[Array, Array, Array, Array]:
-        """``terrain.parkour_profile``."""
-        return parkour_profile(track, xs)
-
-    def finish_x(self) -> float:
-        """TMA's finish line, 5 segments before the end: 100.3 m."""
-        return FINISH_X
-
-
-__all__ = ["Parkour", "ParkourParams"]
+    window = staticmethod(parkour_window)
+    profile = staticmethod(parkour_profile)
+    finish_x = FINISH_X

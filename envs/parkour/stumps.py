@@ -7,7 +7,6 @@ from flax import struct
 
 from curriculax.env import INT32_MAX
 from curriculax.envs.parkour.env import MAX_STEPS, ParkourEnvBase
-from curriculax.envs.parkour.physics import Terrain
 from curriculax.envs.parkour.terrain import (
     SEGMENT,
     TRACK_SEGMENTS,
@@ -90,14 +89,6 @@ class StumpTracks(ParkourEnvBase[StumpTracksParams]):
             jnp.clip(params.roughness, 0.0, self.max_roughness),
         )
 
-    def window(self, track: StumpTrack, x: Array) -> Terrain:
-        """``terrain.stump_window``."""
-        return stump_window(track, x)
-
-    def profile(self, track: StumpTrack, xs: Array) -> tuple[Array, Array, Array, Array]:
-        """``terrain.stump_profile``."""
-        return stump_profile(track, xs)
-
-    def finish_x(self) -> float:
-        """TMA's finish line: 88.7 m."""
-        return FINISH_X
+    window = staticmethod(stump_window)
+    profile = staticmethod(stump_profile)
+    finish_x = FINISH_X

@@ -232,11 +232,11 @@ def test_going_behind_the_start_fails_and_passing_the_finish_ends_without_penalt
             jax.random.key(0), _moved(state, q0=-0.05), jnp.zeros(4), params
         )
         assert bool(terminated) and float(reward) == FALL_REWARD
-        x = env.finish_x() + 0.01
+        x = env.finish_x + 0.01
         ground = env.profile(state.track, jnp.asarray([x]))[0][0]
         done = _moved(state, q0=x, q1=ground + state.body.q[1] - terrain.PAD_Y)
         done = done.replace(
-            shaping=done.shaping + 130.0 * (env.finish_x() + 0.01 - env.start_x) / 30.0
+            shaping=done.shaping + 130.0 * (env.finish_x + 0.01 - env.start_x) / 30.0
         )
         _, _, reward, terminated, _, _ = step(jax.random.key(0), done, jnp.zeros(4), params)
         assert bool(terminated) and float(reward) > FALL_REWARD
