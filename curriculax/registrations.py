@@ -84,3 +84,23 @@ register("Parkour-v0", f"{_PARKOUR}.parkour:Parkour", body="old_classic_bipedal"
 register("StumpTracks-v0", f"{_PARKOUR}.stumps:StumpTracks", body="old_classic_bipedal")
 register("Parkour-Climber-v0", f"{_PARKOUR}.parkour:Parkour", body="climber")
 register("Parkour-Swimmer-v0", f"{_PARKOUR}.parkour:Parkour", body="fish", water_level=1.0)
+
+# Web forms: MiniWoB++'s form tasks as fixed settings of the procedural Form (step budgets a few
+# times the oracle's steps, in place of MiniWoB++'s 10-second timer), and Form itself.
+_FORM = "curriculax.envs.webform.form:Form"
+_ONE_PAGE = {"max_pages": 1, "max_distractors": 0}
+register("EnterText-v0", _FORM, widgets=("text",), max_widgets=1, max_options=2, **_ONE_PAGE,
+         max_steps=10)  # fmt: skip
+register("EnterPassword-v0", _FORM, widgets=("password", "password"), max_widgets=2,
+         max_options=2, **_ONE_PAGE, same_value=True, max_steps=10)  # fmt: skip
+register("LoginUser-v0", _FORM, widgets=("text", "password"), max_widgets=2, max_options=2,
+         **_ONE_PAGE, max_steps=10)  # fmt: skip
+register("ClickOption-v0", _FORM, widgets=("radio",), max_widgets=1, max_options=6,
+         **_ONE_PAGE, max_steps=10)  # fmt: skip
+register("ClickCheckboxes-v0", _FORM, widgets=("checkbox",), max_widgets=1, max_options=6,
+         **_ONE_PAGE, partial=True, max_steps=12)  # fmt: skip
+register("ChooseList-v0", _FORM, widgets=("select",), max_widgets=1, max_options=9,
+         **_ONE_PAGE, options_low=3, max_steps=10)  # fmt: skip
+register("FormSequence-v0", _FORM, widgets=("radio", "text", "checkbox"), max_widgets=3,
+         max_options=3, max_pages=3, max_distractors=0, num_pages=3, max_steps=20)  # fmt: skip
+register("Form-v0", _FORM)

@@ -1,0 +1,328 @@
+"""The element-table form engine: what each action does to each kind of element, as Chromium does.
+
+A form is a fixed-size table of ``N`` rows in page order (``FormLevel``); the episode state adds
+what the user changed: typed text, checked/selected flags, the visible page and the focus. An
+action names its target row, in the style of MiniWoB++'s element actions and QWeb:
+
+* ``NOOP``;
+* ``CLICK(i)``: a mouse click on row ``i`` (WebDriver's element click). Text boxes take the focus
+  (the caret lands after the text: a box is wider than twice its longest text); a checkbox
+  toggles; a radio button is checked and its group's others cleared; an ``<option>`` is selected
+  (WebDriver selects it without opening the list); a ``<select>`` takes the focus and its list is
+  closed again (Escape), choosing nothing; a heading moves the focus to the page body; Next shows
+  the next page (the focus goes to the body: the focused button is hidden); Submit ends the
+  episode and scores the form; a distractor button ends it with -1.
+* ``CLEAR(i)``: empties a text or password box (the focus goes to the body); on anything else
+  WebDriver refuses (invalid element state) and nothing changes.
+* ``TYPE(i, k)``: types the value of instruction slot ``k`` into row ``i`` as key presses
+  (WebDriver's send keys, which focuses the row first). Text boxes append up to their
+  ``maxlength``; a space in the value toggles a focused checkbox, checks a radio button and
+  presses a button (letters do nothing there); a ``<select>`` runs Chromium's type-ahead (the
+  first letter searches from the option after the selected one, later letters extend the prefix
+  and search from the selected one, wrapping; no match changes nothing). Each ``TYPE`` starts a
+  new type-ahead session (a user who pauses a second between actions). Typing into a heading or
+  an option is refused (not interactable) and the focus goes to the body.
+
+Rows on another page than the visible one, and padding rows, cannot be interacted with: every
+action on them does nothing (WebDriver: element not interactable). Slots beyond the instruction
+type nothing. ``action_mask`` marks the actions that can have an effect.
+"""
+
+from __future__ import annotations
+
+import enum
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from curriculax.types import Array, EnvState
+
+
+class Kind(enum.IntEnum):
+    """Element kinds of a row."""
+
+    PAD = 0
+    HEADING = 1
+    TEXT = 2
+    PASSWORD = 3
+    CHECKBOX = 4
+    RADIO = 5
+    SELECT = 6
+    OPTION = 7
+    NEXT = 8
+    SUBMIT = 9
+    DISTRACTOR = 10
+
+
+TEXT_KINDS = (Kind.TEXT, Kind.PASSWORD)
+BUTTON_KINDS = (Kind.NEXT, Kind.SUBMIT, Kind.DISTRACTOR)
+#: The body has the focus.
+BODY = -1
+
+
+@struct.dataclass
+class FormLevel:
+    """One form: ``N`` rows in page order, ``C`` characters per text, ``K`` instruction slots.
+
+    Attributes:
+        kind: int32 [N], a ``Kind`` per row.
+        text: int32 [N, C], the row's visible text (field label, option or box label, heading,
+            button caption) as character codes (``text.py``).
+        word: int32 [N], the first word id of ``text`` (0 for buttons and padding).
+        owner: int32 [N], for options the row of their ``<select>``, for checkboxes and radio
+            buttons the row of their group's heading; -1 otherwise.
+        page: int32 [N], the page the row is on.
+        box: int32 [N, 4], ``x, y, width, height`` in pixels on the page (options: their select's).
+        value: int32 [N, C], text already in a box at the start (characters).
+        value_len: int32 [N].
+        on: bool [N], checked (checkbox, radio) or selected (option) at the start.
+        goal_value, goal_len, goal_on: the state each row must be in at Submit (untouched rows:
+            their start).
+        scored: bool [N], rows whose state Submit scores: text and password boxes, checkboxes,
+            selects (all their options) and radio-group headings (all their buttons).
+        field_word: int32 [K], the field each instruction slot names (a row's ``word``).
+        slot_value: int32 [K, C], the value to enter, as characters.
+        slot_len: int32 [K].
+        slot_valid: bool [K].
+        num_pages: int32 [].
+    """
+
+    kind: Array
+    text: Array
+    word: Array
+    owner: Array
+    page: Array
+    box: Array
+    value: Array
+    value_len: Array
+    on: Array
+    goal_value: Array
+    goal_len: Array
+    goal_on: Array
+    scored: Array
+    field_word: Array
+    slot_value: Array
+    slot_len: Array
+    slot_valid: Array
+    num_pages: Array
+
+
+@struct.dataclass
+class FormState(EnvState):
+    """An episode on a form.
+
+    Attributes:
+        time: int32 [], steps taken.
+        level: the form.
+        value: int32 [N, C], text in each box.
+        value_len: int32 [N].
+        on: bool [N], checked/selected flags.
+        page: int32 [], the visible page.
+        focus: int32 [], the focused row or ``BODY``.
+        ended: int32 [], 0 while running, 1 submitted, 2 a distractor was clicked, 3 timed out.
+        raw_reward: float32 [], MiniWoB++'s raw reward of the end (0 while running).
+    """
+
+    level: FormLevel
+    value: Array
+    value_len: Array
+    on: Array
+    page: Array
+    focus: Array
+    ended: Array
+    raw_reward: Array
+
+
+class Action(enum.IntEnum):
+    """Action types of the flat action index (``decode_action``)."""
+
+    NOOP = 0
+    CLICK = 1
+    CLEAR = 2
+    TYPE = 3
+
+
+def num_actions(rows: int, slots: int) -> int:
+    """Size of the flat action space: NOOP, CLICK and CLEAR per row, TYPE per row and slot."""
+    return 1 + 2 * rows + rows * slots
+
+
+def encode_action(kind: int, row: int = 0, slot: int = 0, *, rows: int, slots: int) -> int:
+    """The flat index of an action (host side)."""
+    if kind == Action.NOOP:
+        return 0
+    if kind == Action.CLICK:
+        return 1 + row
+    if kind == Action.CLEAR:
+        return 1 + rows + row
+    return 1 + 2 * rows + row * slots + slot
+
+
+def decode_action(action: Array, rows: int, slots: int) -> tuple[Array, Array, Array]:
+    """``(kind, row, slot)`` int32 [] of a flat action index (out-of-range indices are clipped)."""
+    a = jnp.clip(jnp.asarray(action, jnp.int32), 0, num_actions(rows, slots) - 1)
+    typed = a - 1 - 2 * rows
+    kind = jnp.where(
+        a == 0, Action.NOOP, jnp.where(a <= rows, Action.CLICK, jnp.where(typed < 0, 2, 3))
+    )
+    row = jnp.where(a <= rows, a - 1, jnp.where(typed < 0, a - 1 - rows, typed // slots))
+    slot = jnp.where(typed < 0, 0, typed % slots)
+    return kind.astype(jnp.int32), jnp.maximum(row, 0), slot
+
+
+def visible_rows(level: FormLevel, page: Array) -> Array:
+    """Bool [N]: rows on the visible page (padding never is)."""
+    return (level.kind != Kind.PAD) & (level.page == page)
+
+
+def _is(kind: Array, kinds: tuple[Kind, ...]) -> Array:
+    return jnp.isin(kind, jnp.asarray([int(k) for k in kinds]))
+
+
+def action_mask(state: FormState, rows: int, slots: int) -> Array:
+    """Bool [A]: actions that can change something (NOOP is always allowed)."""
+    level = state.level
+    vis = visible_rows(level, state.page) & (state.ended == 0)
+    kind = level.kind
+    click = vis & (kind != Kind.PAD)
+    clear = vis & _is(kind, TEXT_KINDS)
+    typeable = vis & ~_is(kind, (Kind.PAD, Kind.HEADING, Kind.OPTION))
+    typed = typeable[:, None] & level.slot_valid[None, :]
+    return jnp.concatenate([jnp.ones(1, bool), click, clear, typed.reshape(-1)])
+
+
+def scores(state: FormState) -> Array:
+    """Bool [N]: rows whose state matches the goal (meaningful where ``level.scored``)."""
+    level = state.level
+    width = level.value.shape[1]
+    same_text = (state.value_len == level.goal_len) & jnp.all(
+        (state.value == level.goal_value) | (jnp.arange(width) >= level.goal_len[:, None]), axis=1
+    )
+    wrong = (state.on != level.goal_on) & (level.owner >= 0)
+    group_wrong = jnp.zeros(level.kind.shape, bool).at[level.owner].max(wrong, mode="drop")
+    ok_group = ~group_wrong
+    kind = level.kind
+    return jnp.where(
+        _is(kind, TEXT_KINDS), same_text, jnp.where(kind == Kind.CHECKBOX, ~wrong, ok_group)
+    )
+
+
+def raw_reward(state: FormState, partial: Array) -> Array:
+    """MiniWoB++'s raw reward of a submitted form.
+
+    +1 if every scored row is right, else -1; with ``partial`` (bool []) the mean of +-1 over the
+    scored rows (MiniWoB++'s click-checkboxes).
+    """
+    level = state.level
+    ok = scores(state)
+    signed = jnp.where(ok, 1.0, -1.0)
+    count = jnp.maximum(jnp.sum(level.scored), 1)
+    mean = jnp.sum(jnp.where(level.scored, signed, 0.0)) / count
+    whole = jnp.where(jnp.all(ok | ~level.scored), 1.0, -1.0)
+    return jnp.where(partial, mean, whole).astype(jnp.float32)
+
+
+def progress(state: FormState) -> Array:
+    """float32 []: fraction of scored rows that are right (the shaping potential)."""
+    level = state.level
+    ok = scores(state) & level.scored
+    return (jnp.sum(ok) / jnp.maximum(jnp.sum(level.scored), 1)).astype(jnp.float32)
+
+
+def _typeahead(state: FormState, select: Array, chars: Array, length: Array) -> Array:
+    """Chromium's ``<select>`` type-ahead: the ``on`` flags after typing ``chars`` into it."""
+    level = state.level
+    rows = level.kind.shape[0]
+    is_option = (level.kind == Kind.OPTION) & (level.owner == select)
+    current = jnp.argmax(is_option & state.on)
+    # The placeholder stands at the select's own row: searches start from it when nothing is on.
+    selected = jnp.where(jnp.any(is_option & state.on), current, select)
+    width = chars.shape[0]
+    idx = jnp.arange(rows)
+
+    def press(c, selected):
+        prefix = jnp.arange(width) <= c
+        match = is_option & jnp.all((level.text == chars[None, :]) | ~prefix[None, :], axis=1)
+        start = jnp.where(c == 0, selected + 1, selected)
+        rank = (idx - start) % rows
+        best = jnp.argmin(jnp.where(match, rank, rows))
+        found = jnp.any(match) & (c < length)
+        return jnp.where(found, best, selected)
+
+    selected = jax.lax.fori_loop(0, width, press, selected)
+    return jnp.where(is_option, idx == selected, state.on)
+
+
+def apply_action(state: FormState, action: Array, rows: int, slots: int) -> FormState:
+    """The state after one action (the episode's end is decided by the caller from ``ended``).
+
+    Args:
+        state: a running episode.
+        action: int32 [], a flat action index (``decode_action``).
+        rows: ``N``, rows of the level.
+        slots: ``K``, instruction slots of the level.
+    """
+    level = state.level
+    kind_of_action, i, k = decode_action(action, rows, slots)
+    kind = level.kind[i]
+    visible = (kind != Kind.PAD) & (level.page[i] == state.page)
+    width = level.value.shape[1]
+    idx = jnp.arange(rows)
+    chars = level.slot_value[k]
+    length = jnp.where(level.slot_valid[k], level.slot_len[k], 0)
+    spaces = jnp.sum((chars == 27) & (jnp.arange(width) < length))
+    same_group = (level.owner == level.owner[i]) & (level.owner >= 0)
+
+    def click(s: FormState) -> FormState:
+        on = jnp.where(kind == Kind.CHECKBOX, s.on.at[i].set(~s.on[i]), s.on)
+        on = jnp.where(
+            _is(kind, (Kind.RADIO, Kind.OPTION)), jnp.where(same_group, idx == i, on), on
+        )
+        focus = jnp.where(
+            _is(kind, (Kind.HEADING, Kind.NEXT)),
+            BODY,
+            jnp.where(kind == Kind.OPTION, level.owner[i], i),
+        )
+        page = jnp.where(kind == Kind.NEXT, s.page + 1, s.page)
+        ended = jnp.where(kind == Kind.SUBMIT, 1, jnp.where(kind == Kind.DISTRACTOR, 2, s.ended))
+        return s.replace(on=on, focus=focus, page=page, ended=ended)
+
+    def clear(s: FormState) -> FormState:
+        text = _is(kind, TEXT_KINDS)
+        return s.replace(
+            value=jnp.where(text, s.value.at[i].set(0), s.value),
+            value_len=jnp.where(text, s.value_len.at[i].set(0), s.value_len),
+            focus=jnp.where(text, BODY, s.focus),
+        )
+
+    def type_value(s: FormState) -> FormState:
+        # Text boxes: append up to maxlength (the row width C).
+        start = s.value_len[i]
+        pos = jnp.arange(width)
+        src = jnp.clip(pos - start, 0, width - 1)
+        appended = jnp.where((pos >= start) & (pos < start + length), chars[src], s.value[i])
+        new_len = jnp.minimum(start + length, width)
+        text = _is(kind, TEXT_KINDS)
+        value = jnp.where(text, s.value.at[i].set(appended), s.value)
+        value_len = jnp.where(text, s.value_len.at[i].set(new_len), s.value_len)
+        # Space: toggles a checkbox (once per space), checks a radio, presses a button.
+        pressed = spaces > 0
+        on = jnp.where((kind == Kind.CHECKBOX) & (spaces % 2 == 1), s.on.at[i].set(~s.on[i]), s.on)
+        on = jnp.where((kind == Kind.RADIO) & pressed, jnp.where(same_group, idx == i, on), on)
+        on = jnp.where(kind == Kind.SELECT, _typeahead(s.replace(on=on), i, chars, length), on)
+        refused = _is(kind, (Kind.HEADING, Kind.OPTION))
+        focus = jnp.where(refused | ((kind == Kind.NEXT) & pressed), BODY, i)
+        page = jnp.where((kind == Kind.NEXT) & pressed, s.page + 1, s.page)
+        ended = jnp.where(
+            pressed & (kind == Kind.SUBMIT),
+            1,
+            jnp.where(pressed & (kind == Kind.DISTRACTOR), 2, s.ended),
+        )
+        changed = s.replace(value=value, value_len=value_len, on=on, focus=focus, page=page)
+        changed = changed.replace(ended=ended)
+        empty = ~level.slot_valid[k]
+        return jax.tree.map(lambda a, b: jnp.where(empty, a, b), s, changed)
+
+    new = jax.lax.switch(kind_of_action, (lambda s: s, click, clear, type_value), state)
+    return jax.tree.map(lambda a, b: jnp.where(visible, b, a), state, new)

@@ -1,0 +1,38 @@
+"""A scripted policy that solves every form: the test that each task can be solved as generated.
+
+It reads the level's goal (privileged, like MiniWoB++'s scripted solvers read the instruction),
+fixes the first wrong widget on the visible page, then moves on with Next and ends with Submit.
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+
+from curriculax.envs.webform import engine
+from curriculax.envs.webform.engine import FormState, Kind
+from curriculax.types import Array
+
+
+def oracle_action(state: FormState, rows: int, slots: int) -> Array:
+    """int32 []: the flat action that brings ``state`` one step closer to a successful submit.
+
+    Text boxes holding anything but their goal are cleared, then typed into from the slot naming
+    them; a wrong checkbox is clicked; a select or radio group gets its goal option clicked.
+    """
+    level = state.level
+    kind = level.kind
+    visible = engine.visible_rows(level, state.page)
+    wrong = level.scored & visible & ~engine.scores(state)
+    i = jnp.argmax(wrong)
+    text_box = jnp.isin(kind[i], jnp.asarray([Kind.TEXT, Kind.PASSWORD]))
+    slot = jnp.argmax(level.slot_valid & (level.field_word == level.word[i]))
+    fix_text = jnp.where(
+        state.value_len[i] > 0,
+        1 + rows + i,  # CLEAR(i)
+        1 + 2 * rows + i * slots + slot,  # TYPE(i, slot)
+    )
+    goal_member = jnp.argmax((level.owner == i) & level.goal_on)
+    fix = jnp.where(text_box, fix_text, jnp.where(kind[i] == Kind.CHECKBOX, 1 + i, 1 + goal_member))
+    onward = visible & jnp.isin(kind, jnp.asarray([Kind.NEXT, Kind.SUBMIT]))
+    move_on = 1 + jnp.argmax(onward)
+    return jnp.where(jnp.any(wrong), fix, move_on).astype(jnp.int32)

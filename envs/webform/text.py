@@ -1,0 +1,78 @@
+"""Words and characters of the web forms: every word is five letters, consonant-vowel-consonant...
+
+A word id in ``[1, MAX_VOCAB]`` maps to its letters by arithmetic (no table: the id is scattered by
+a multiplication modulo ``MAX_VOCAB``, then read as mixed-radix digits), so the same word has
+the same spelling in JAX, in the exported HTML and in the browser. Text lives in fixed-width
+character arrays: 0 is padding, 1-26 are ``a``-``z``, 27 is a space. Because every word has the
+same length and starts with a consonant followed by a vowel, two different word sequences never
+spell the same string, and no typed prefix is one repeated letter (Chromium's ``<select>``
+type-ahead treats such prefixes specially, so they never arise here).
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+
+from curriculax.types import Array
+
+CONSONANTS = "bcdfghjklmnprstvwxyz"
+VOWELS = "aeiou"
+WORD_LETTERS = 5
+#: Number of distinct words (20 x 5 x 20 x 5 x 20).
+MAX_VOCAB = 200_000
+SPACE = 27
+_RADICES = (20, 5, 20, 5, 20)
+# Coprime with MAX_VOCAB, so id -> id * _SCATTER % MAX_VOCAB is a bijection that makes words of
+# nearby ids differ in every letter.
+_SCATTER = 7_919
+_ALPHABETS = (CONSONANTS, VOWELS, CONSONANTS, VOWELS, CONSONANTS)
+# Character code of each letter of each alphabet position.
+_CODES = tuple(np.asarray([ord(c) - ord("a") + 1 for c in a], np.int32) for a in _ALPHABETS)
+
+
+def word_chars(word: Array) -> Array:
+    """Letters of word ids: int32 [...] in ``[1, MAX_VOCAB]`` -> character codes int32 [..., 5]."""
+    rest = ((jnp.asarray(word, jnp.int32) - 1) * _SCATTER) % MAX_VOCAB
+    letters = []
+    for radix, codes in zip(_RADICES, _CODES, strict=True):
+        letters.append(jnp.asarray(codes)[rest % radix])
+        rest = rest // radix
+    return jnp.stack(letters, axis=-1)
+
+
+def words_to_chars(words: Array, count: Array, width: int) -> tuple[Array, Array]:
+    """Spells the first ``count`` of ``words`` joined by single spaces.
+
+    Args:
+        words: int32 [W] word ids.
+        count: int32 [], words used (at most W).
+        width: characters of the output (at least ``6 * W - 1``).
+
+    Returns:
+        ``(chars int32 [width], length int32 [])``.
+    """
+    num = words.shape[0]
+    letters = word_chars(words)  # [W, 5]
+    spaced = jnp.concatenate([letters, jnp.full((num, 1), SPACE, jnp.int32)], axis=1)
+    used = jnp.arange(num) < count
+    spaced = jnp.where(used[:, None], spaced, 0).reshape(-1)
+    length = jnp.maximum(count * (WORD_LETTERS + 1) - 1, 0)
+    spaced = jnp.where(jnp.arange(spaced.shape[0]) < length, spaced, 0)
+    out = jnp.zeros(width, jnp.int32)
+    return out.at[: spaced.shape[0]].set(spaced[:width]), length
+
+
+def decode(chars: np.ndarray, length: int | None = None) -> str:
+    """The string of character codes (host side); stops at ``length`` or the first padding."""
+    out = []
+    for code in np.asarray(chars).tolist()[: length if length is not None else None]:
+        if code == 0:
+            break
+        out.append(" " if code == SPACE else chr(ord("a") + code - 1))
+    return "".join(out)
+
+
+def word(word_id: int) -> str:
+    """The spelling of one word id (host side)."""
+    return decode(np.asarray(word_chars(jnp.asarray(word_id))))

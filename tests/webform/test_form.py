@@ -1,0 +1,307 @@
+"""Web forms: the generator, what each action does to each element, reward, oracle, HTML export."""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import curriculax
+from curriculax.envs.webform import engine
+from curriculax.envs.webform.engine import Action, Kind
+from curriculax.envs.webform.form import Form
+from curriculax.envs.webform.html import form_html
+from curriculax.envs.webform.oracle import oracle_action
+from curriculax.envs.webform.text import SPACE, decode, word, word_chars
+
+WEB_IDS = [
+    i for i in curriculax.registered_ids() if curriculax.spec(i).entry_point.endswith(":Form")
+]
+ENV = Form(max_widgets=4, max_options=3, max_words=2, max_pages=2, max_distractors=1)
+
+
+@functools.cache
+def _programs(env):
+    return jax.jit(env.reset), jax.jit(env.step)
+
+
+def _start(env, params, seed=0):
+    reset, _ = _programs(env)
+    return reset(jax.random.key(seed), params)[1]
+
+
+def _act(env, state, params, kind, row=0, slot=0):
+    _, step = _programs(env)
+    action = engine.encode_action(kind, row, slot, rows=env.rows, slots=env.slots)
+    _, state, reward, terminated, _truncated, info = step(
+        jax.random.key(0), state, jnp.int32(action), params
+    )
+    return state, float(reward), bool(terminated), info
+
+
+def _rows(state, kind):
+    return [int(i) for i in np.flatnonzero(np.asarray(state.level.kind) == kind)]
+
+
+def _slot_of(state, row):
+    """The instruction slot naming ``row`` (by its own word or its group's)."""
+    level = state.level
+    words = {int(level.word[row])}
+    if int(level.owner[row]) >= 0:
+        words.add(int(level.word[int(level.owner[row])]))
+    for k in np.flatnonzero(np.asarray(level.slot_valid)):
+        if int(level.field_word[k]) in words:
+            return int(k)
+    raise AssertionError(f"no slot names row {row}")
+
+
+def _text(state, row):
+    return decode(np.asarray(state.value)[row], int(state.value_len[row]))
+
+
+def _slot_text(state, k):
+    return decode(np.asarray(state.level.slot_value)[k], int(state.level.slot_len[k]))
+
+
+ALL_KINDS = ENV.make_params(
+    num_widgets=4, num_instructed=4, kind_weights=jnp.asarray([1.0, 0, 1, 1, 1]),
+    words_per_value=2, max_steps=30,
+)  # fmt: skip
+
+
+def _level_with(kinds_needed, params=ALL_KINDS, env=ENV):
+    """The first seed whose form has every kind in ``kinds_needed`` on its first page."""
+    for seed in range(200):
+        state = _start(env, params, seed)
+        on_first = np.asarray(state.level.page) == 0
+        present = set(np.asarray(state.level.kind)[on_first].tolist())
+        if set(int(k) for k in kinds_needed) <= present:
+            return state
+    raise AssertionError(f"no level with {kinds_needed}")
+
+
+def test_words_have_five_letters_and_distinct_spellings():
+    letters = np.asarray(word_chars(jnp.arange(1, 5001)))
+    assert letters.shape == (5000, 5) and letters.min() >= 1 and letters.max() <= 26
+    assert len({bytes(row.astype(np.uint8)) for row in letters}) == 5000
+    assert word(1) != word(2) and len(word(123)) == 5
+
+
+def test_generated_form_has_its_goal_in_the_instruction():
+    params = ENV.make_params(num_widgets=4, num_instructed=3, words_per_value=2, num_pages=2)
+    for seed in range(20):
+        state = _start(ENV, params, seed)
+        level = jax.tree.map(np.asarray, state.level)
+        kind = level.kind
+        assert set(level.page[kind != Kind.PAD].tolist()) == {0, 1}
+        assert (kind == Kind.NEXT).sum() == 1 and (kind == Kind.SUBMIT).sum() == 1
+        pages = level.page[kind != Kind.PAD]
+        assert np.all(np.diff(pages) >= 0)  # page order
+        for k in np.flatnonzero(level.slot_valid):
+            value = decode(level.slot_value[k], level.slot_len[k])
+            assert len(value.split(" ")) == 2
+            named = [
+                i
+                for i in range(len(kind))
+                if level.word[i] == level.field_word[k]
+                and kind[i] in (Kind.TEXT, Kind.PASSWORD, Kind.SELECT, Kind.HEADING)
+            ]
+            assert len(named) == 1, "each slot names exactly one widget"
+            row = named[0]
+            if kind[row] in (Kind.TEXT, Kind.PASSWORD):
+                assert decode(level.goal_value[row], level.goal_len[row]) == value
+            else:  # the option with this text is on in the goal
+                members = np.flatnonzero(level.owner == row)
+                hits = [j for j in members if decode(level.text[j]) == value]
+                assert len(hits) == 1 and level.goal_on[hits[0]]
+
+
+def test_typing_appends_up_to_maxlength_and_clear_empties():
+    state = _level_with([Kind.TEXT])
+    row = _rows(state, Kind.TEXT)[0]
+    k = _slot_of(state, row)
+    value = _slot_text(state, k)
+    state, *_ = _act(ENV, state, ALL_KINDS, Action.TYPE, row, k)
+    assert _text(state, row) == value and int(state.focus) == row
+    for _ in range(3):
+        state, *_ = _act(ENV, state, ALL_KINDS, Action.TYPE, row, k)
+    assert _text(state, row) == (value * 4)[: ENV.max_chars]  # maxlength cuts, no separator
+    state, *_ = _act(ENV, state, ALL_KINDS, Action.CLEAR, row)
+    assert _text(state, row) == "" and int(state.focus) == engine.BODY
+
+
+def test_space_in_a_typed_value_toggles_checkbox_checks_radio_and_presses_buttons():
+    state = _level_with([Kind.CHECKBOX, Kind.RADIO])
+    k = int(np.flatnonzero(np.asarray(state.level.slot_valid))[0])
+    assert SPACE in np.asarray(state.level.slot_value)[k]  # two words: one space
+    box = _rows(state, Kind.CHECKBOX)[0]
+    before = bool(state.on[box])
+    state, *_ = _act(ENV, state, ALL_KINDS, Action.TYPE, box, k)
+    assert bool(state.on[box]) != before and int(state.focus) == box
+    radios = _rows(state, Kind.RADIO)
+    state, *_ = _act(ENV, state, ALL_KINDS, Action.TYPE, radios[0], k)
+    state, *_ = _act(ENV, state, ALL_KINDS, Action.CLICK, radios[1])
+    group = [r for r in radios if int(state.level.owner[r]) == int(state.level.owner[radios[1]])]
+    assert [bool(state.on[r]) for r in group] == [r == radios[1] for r in group]
+
+
+def test_select_type_ahead_follows_chromium():
+    state = _level_with([Kind.SELECT])
+    select = _rows(state, Kind.SELECT)[0]
+    options = [j for j in _rows(state, Kind.OPTION) if int(state.level.owner[j]) == select]
+    k = _slot_of(state, select)
+    state, *_ = _act(ENV, state, ALL_KINDS, Action.TYPE, select, k)
+    chosen = [j for j in options if bool(state.on[j])]
+    assert len(chosen) == 1 and decode(np.asarray(state.level.text)[chosen[0]]) == _slot_text(
+        state, k
+    )
+    # A value no option starts with changes nothing.
+    other = [
+        kk
+        for kk in np.flatnonzero(np.asarray(state.level.slot_valid))
+        if not any(
+            decode(np.asarray(state.level.text)[j])[0] == _slot_text(state, kk)[0] for j in options
+        )
+    ]
+    if other:
+        again, *_ = _act(ENV, state, ALL_KINDS, Action.TYPE, select, int(other[0]))
+        assert [bool(again.on[j]) for j in options] == [bool(state.on[j]) for j in options]
+
+
+def test_hidden_rows_and_refused_actions_change_nothing():
+    params = ENV.make_params(num_widgets=4, num_instructed=4, num_pages=2, max_steps=30)
+    state = _start(ENV, params, 3)
+    hidden = [i for i in range(ENV.rows) if int(state.level.page[i]) == 1]
+    assert hidden
+    for i in hidden:
+        for kind in (Action.CLICK, Action.CLEAR, Action.TYPE):
+            after, *_ = _act(ENV, state, params, kind, i, 0)
+            same = jax.tree.map(lambda a, b: bool(jnp.all(a == b)), after.replace(time=0), state)
+            assert all(jax.tree.leaves(same)), (Kind(int(state.level.kind[i])).name, kind)
+
+
+def test_submit_scores_the_form_and_the_reward_is_time_scaled():
+    env, params = curriculax.make("curriculax/LoginUser-v0")
+    state = _start(env, params)
+    oracle = jax.jit(lambda s: oracle_action(s, env.rows, env.slots))
+    _, step = _programs(env)
+    for _t in range(1, 4):
+        _, state, reward, terminated, _, info = step(
+            jax.random.key(0), state, oracle(state), params
+        )
+    assert bool(terminated) and bool(info["success"])
+    assert float(reward) == pytest.approx(1.0 - 3 / 10)
+    # Submitting straight away: both fields wrong, -1.
+    state = _start(env, params)
+    submit = _rows(state, Kind.SUBMIT)[0]
+    state, reward, terminated, info = _act(env, state, params, Action.CLICK, submit)
+    assert terminated and reward == -1.0 and not bool(info["success"])
+
+
+def test_partial_credit_distractors_and_timeout():
+    env, params = curriculax.make("curriculax/ClickCheckboxes-v0")
+    state = _start(env, params, 1)
+    goal = np.asarray(state.level.goal_on)[_rows(state, Kind.CHECKBOX)]
+    submit = _rows(state, Kind.SUBMIT)[0]
+    _, reward, _, _ = _act(env, state, params, Action.CLICK, submit)
+    expected = np.mean(np.where(goal, -1.0, 1.0))  # nothing ticked
+    assert reward == pytest.approx(expected * (1 - 1 / 12) if expected > 0 else expected)
+    form_params = ENV.make_params(num_distractors=1, max_steps=5)
+    state = _start(ENV, form_params)
+    distractor = _rows(state, Kind.DISTRACTOR)[0]
+    _, reward, terminated, _ = _act(ENV, state, form_params, Action.CLICK, distractor)
+    assert terminated and reward == -1.0
+    for _ in range(5):
+        state, reward, terminated, _ = _act(ENV, state, form_params, Action.NOOP)
+    assert terminated and reward == -1.0 and int(state.ended) == 3
+
+
+def test_shaping_is_a_potential_difference():
+    params = ALL_KINDS.replace(shaping=jnp.float32(1.0), gamma=jnp.float32(1.0))
+    state = _level_with([Kind.TEXT], params)
+    row = _rows(state, Kind.TEXT)[0]
+    scored = int(np.asarray(state.level.scored).sum())
+    typed, reward, _, _ = _act(ENV, state, params, Action.TYPE, row, _slot_of(state, row))
+    assert reward == pytest.approx(1.0 / scored)  # one more scored row right
+    _, reward, _, _ = _act(ENV, typed, params, Action.CLEAR, row)
+    assert reward == pytest.approx(-1.0 / scored)
+
+
+def test_prefill_starts_instructed_widgets_done():
+    params = ENV.make_params(num_widgets=4, num_instructed=4, prefill=1.0)
+    state = _start(ENV, params)
+    ok = np.asarray(engine.scores(state)) | ~np.asarray(state.level.scored)
+    assert ok.all()
+
+
+@pytest.mark.parametrize("env_id", WEB_IDS)
+def test_oracle_solves_every_level(env_id):
+    env, params = curriculax.make(env_id)
+    if env_id.endswith("/Form-v0"):
+        params = env.make_params(
+            num_widgets=6, num_instructed=6, num_pages=3, num_distractors=2, words_per_value=2,
+            layout_shuffle=1.0, max_steps=40,
+        )  # fmt: skip
+
+    def episode(key):
+        _, state = env.reset(key, params)
+
+        def body(carry, _):
+            state, done, success = carry
+            action = oracle_action(state, env.rows, env.slots)
+            _, new, _, terminated, truncated, info = env.step(key, state, action, params)
+            state = jax.tree.map(lambda a, b: jnp.where(done, a, b), state, new)
+            return (state, done | terminated | truncated, success | (~done & info["success"])), None
+
+        start = (state, jnp.bool_(False), jnp.bool_(False))
+        (_, _, success), _ = jax.lax.scan(body, start, None, length=int(params.max_steps))
+        return success
+
+    success = jax.jit(jax.vmap(episode))(jax.random.split(jax.random.key(0), 300))
+    assert bool(jnp.all(success))
+
+
+def test_bad_config_and_params_are_clear_errors():
+    with pytest.raises(ValueError, match="max_chars"):
+        Form(max_words=6)
+    with pytest.raises(ValueError, match="widgets"):
+        Form(widgets=("text", "slider"))
+    with pytest.raises(ValueError, match="num_widgets"):
+        ENV.make_params(num_widgets=9)
+    with pytest.raises(ValueError, match="vocab_size"):
+        ENV.make_params(vocab_size=3)
+    with pytest.raises(ValueError, match="has no params"):
+        ENV.make_params(sliders=2)
+
+
+def test_out_of_bound_traced_params_are_clipped():
+    wild = ENV.default_params().replace(
+        num_widgets=jnp.int32(99), words_per_value=jnp.int32(-3), prefill=jnp.float32(jnp.nan)
+    )
+    state = _start(ENV, wild)
+    level = jax.tree.map(np.asarray, state.level)
+    headers = np.isin(level.kind, [Kind.TEXT, Kind.PASSWORD, Kind.SELECT, Kind.HEADING])
+    assert headers.sum() == ENV.max_widgets
+    assert all(len(decode(level.slot_value[k]).split(" ")) == 1 for k in range(ENV.slots)
+               if level.slot_valid[k])  # fmt: skip
+
+
+def test_html_export_has_every_row_with_its_box_and_values():
+    params = ALL_KINDS.replace(prefill=jnp.float32(1.0))
+    state = _start(ENV, params)
+    page = form_html(state.level)
+    level = jax.tree.map(np.asarray, state.level)
+    for i in range(ENV.rows):
+        kind = Kind(int(level.kind[i]))
+        if kind == Kind.PAD:
+            assert f'id="e{i}"' not in page
+            continue
+        assert f'id="e{i}"' in page
+        if kind in (Kind.TEXT, Kind.PASSWORD):
+            assert f'value="{decode(level.value[i], level.value_len[i])}"' in page
+            x, y, w, h = level.box[i]
+            assert f"left:{x}px;top:{y}px;width:{w}px;height:{h}px;" in page
+    assert page.count(" checked") + page.count(" selected") == int(level.on.sum())
