@@ -43,11 +43,9 @@ _FLAGS = (
     "--no-first-run",
     "--window-size=800,900",
 )
-# Read after two animation frames, when focus and layout have settled.
+# Read synchronously: WebDriver returns after the action's event handlers have run.
 _READ = """
-const done = arguments[arguments.length - 1];
-requestAnimationFrame(() => requestAnimationFrame(() => {
-  const out = {values: {}, on: {}, boxes: {}};
+const out = {values: {}, on: {}, boxes: {}};
   for (const el of document.querySelectorAll("[id^=e]")) {
     if (el.tagName === "OPTION") { out.on[el.id] = el.selected; continue; }
     if (el.type === "checkbox" || el.type === "radio") out.on[el.id] = el.checked;
@@ -58,8 +56,7 @@ requestAnimationFrame(() => requestAnimationFrame(() => {
   const a = document.activeElement;
   out.focus = a && a.id ? a.id : "body";
   out.episode = window.episode;
-  done(out);
-}));
+return out;
 """
 
 
@@ -112,6 +109,7 @@ class Chromium:
 
         options = webdriver.ChromeOptions()
         options.binary_location = CHROMIUM
+        options.page_load_strategy = "eager"
         for flag in _FLAGS:
             options.add_argument(flag)
         self.driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
@@ -166,7 +164,7 @@ class Chromium:
 
     def read(self) -> PageState:
         """The page's values, flags, page, end, focus, submitted form data and boxes."""
-        out = self.driver.execute_async_script(_READ)
+        out = self.driver.execute_script(_READ)
         episode = out["episode"]
 
         def row(key: str) -> int:
@@ -179,7 +177,9 @@ class Chromium:
             page=int(episode["page"]),
             ended=int(episode["ended"]),
             focus=row(focus) if focus.startswith("e") else -1,
-            formdata=[tuple(p) for p in episode["formdata"]] if episode["formdata"] else None,
+            formdata=(
+                [tuple(p) for p in episode["formdata"]] if episode["formdata"] is not None else None
+            ),
             boxes={row(k): v for k, v in out["boxes"].items()},
         )
 

@@ -12,8 +12,9 @@ action names its target row, in the style of MiniWoB++'s element actions and QWe
   closed again (Escape), choosing nothing; a heading moves the focus to the page body; Next shows
   the next page (the focus goes to the body: the focused button is hidden); Submit ends the
   episode and scores the form; a distractor button ends it with -1.
-* ``CLEAR(i)``: empties a text or password box (the focus goes to the body); on anything else
-  WebDriver refuses (invalid element state) and nothing changes.
+* ``CLEAR(i)``: empties a text or password box that holds text (the focus goes to the body; an
+  empty box is left alone, focus included); on anything else WebDriver refuses (invalid element
+  state) and nothing changes.
 * ``TYPE(i, k)``: types the value of instruction slot ``k`` into row ``i`` as key presses
   (WebDriver's send keys, which focuses the row first). Text boxes append up to their
   ``maxlength``; a space in the value toggles a focused checkbox, checks a radio button and
@@ -289,7 +290,9 @@ def apply_action(state: FormState, action: Array, rows: int, slots: int) -> Form
         return s.replace(on=on, focus=focus, page=page, ended=ended)
 
     def clear(s: FormState) -> FormState:
-        text = _is(kind, TEXT_KINDS)
+        # chromedriver's clear() does nothing to an empty box; otherwise it focuses the box,
+        # empties it and blurs it, leaving the focus on the body.
+        text = _is(kind, TEXT_KINDS) & (s.value_len[i] > 0)
         return s.replace(
             value=jnp.where(text, s.value.at[i].set(0), s.value),
             value_len=jnp.where(text, s.value_len.at[i].set(0), s.value_len),

@@ -47,7 +47,13 @@ form.addEventListener("submit", (e) => {
   episode.formdata = [...new FormData(form)].map(([k, v]) => [k, String(v)]);
 });
 for (const b of document.querySelectorAll("[data-next]")) {
-  b.addEventListener("click", () => { if (!episode.ended) show(episode.page + 1); });
+  // Chromium blurs a focused element that becomes hidden only at its next frame; blurring here
+  // makes the read-back right after the click see the body focused, as the mock does.
+  b.addEventListener("click", () => {
+    if (episode.ended) return;
+    b.blur();
+    show(episode.page + 1);
+  });
 }
 for (const b of document.querySelectorAll("[data-distractor]")) {
   b.addEventListener("click", () => { if (!episode.ended) episode.ended = 2; });

@@ -88,7 +88,9 @@ def render_form(state: FormState, max_widgets: int, max_options: int, max_pages:
         fill = jnp.where(button, jnp.asarray(_COLORS["button"]), jnp.asarray(WHITE))
         tick = side[i] & state.on[i] & (xs >= x[i] + 4) & (xs < x[i] + w[i] - 4)
         tick = tick & (ys >= y[i] + 4) & (ys < y[i] + h[i] - 4)
-        border = jnp.where(state.focus == i, jnp.asarray(_COLORS["focus"]), jnp.asarray(_COLORS["border"]))
+        border = jnp.where(
+            state.focus == i, jnp.asarray(_COLORS["focus"]), jnp.asarray(_COLORS["border"])
+        )
         color = jnp.where(edge[..., None], border, fill)
         color = jnp.where(tick[..., None], jnp.asarray(_COLORS["on"]), color)
         image = jnp.where((shown[i] & boxed & in_box)[..., None], color, image)
