@@ -164,7 +164,8 @@ def main() -> None:
         f"ours: random actions, auto-reset, {args.steps} steps per jitted call; MiniWoB++: one "
         "headless Chromium, random element actions, no screenshots, resets included.",
         "",
-        "| task | MiniWoB++ steps/s | batch | ours steps/s (wall) | per CPU-s | x MiniWoB++ | compile s |",
+        "| task | MiniWoB++ steps/s | batch | ours steps/s (wall) | per CPU-s | x MiniWoB++ "
+        "| compile s |",
         "|---|---|---|---|---|---|---|",
     ]
     for task in args.tasks:
