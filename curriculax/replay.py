@@ -218,3 +218,45 @@ def write_video(replay: Replay, path: str | os.PathLike, fps: int = 8) -> int:
     else:
         imageio.mimsave(path, frames, fps=fps)
     return len(frames)
+
+
+def write_html(replay: Replay, path: str | os.PathLike) -> list[Path]:
+    """Writes each episode as a real HTML page (envs with ``to_html``: the web forms).
+
+    Episode ``e`` goes to ``<stem>_<e>.html`` beside ``path``: the form as the episode left it
+    (typed text, ticks, page), with its actions listed below it. The same page without the final
+    state (``to_html(level)``) is what the browser check replays actions in.
+
+    Returns:
+        The paths written.
+
+    Raises:
+        ReplayError: the replay's env cannot export HTML.
+    """
+    import html as html_text
+
+    import curriculax
+
+    env, _ = curriculax.make(replay.env_id, **replay.env_kwargs)
+    if not hasattr(env, "to_html"):
+        raise ReplayError(f"{replay.env_id} has no HTML export (only the web forms do)")
+    step = jax.jit(env.step)
+    path = Path(path)
+    written = []
+    for e in range(replay.num_episodes):
+        level = jax.tree.map(lambda x, e=e: jnp.asarray(x[e]), replay.levels)
+        key = jax.random.wrap_key_data(jnp.asarray(replay.keys[e], jnp.uint32))
+        reset_key, step_key = episode_keys(key)
+        _, state = jax.jit(env.reset_to_level)(reset_key, level, replay.params)
+        names = []
+        for t in range(int(replay.lengths[e])):
+            action = jnp.asarray(replay.actions[e][t])
+            names.append(env.describe_action(int(action)))
+            _, state, *_ = step(jax.random.fold_in(step_key, t), state, action, replay.params)
+        page = env.to_html(jax.device_get(level), jax.device_get(state))
+        steps = "".join(f"<li>{html_text.escape(n)}</li>" for n in names)
+        log = f'<ol id="actions" style="margin-top:24px">{steps}</ol>'
+        out = path.with_name(f"{path.stem}_{e}.html")
+        out.write_text(page.replace("</body>", f"{log}</body>"))
+        written.append(out)
+    return written

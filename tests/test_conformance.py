@@ -20,8 +20,9 @@ IDS = curriculax.registered_ids()
 
 
 def _first_id_per_class(ids):
+    """One id per env class, the shortest (``Parkour-v0`` rather than ``Parkour-Climber-v0``)."""
     seen, firsts = set(), []
-    for env_id in ids:
+    for env_id in sorted(ids, key=lambda i: (len(i), i)):
         entry = curriculax.spec(env_id).entry_point
         if entry not in seen:
             seen.add(entry)

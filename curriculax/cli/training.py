@@ -77,7 +77,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
     replay = commands.add_parser("replay", help="record or render a replay to GIF/MP4")
     replay.add_argument("source", type=Path, help="a run folder, checkpoint or replay .npz")
-    replay.add_argument("--out", type=Path, default=Path("replay.gif"), help=".gif or .mp4")
+    replay.add_argument(
+        "--out", type=Path, default=Path("replay.gif"), help=".gif, .mp4 or .html (web forms)"
+    )
     replay.add_argument("--episodes", type=int, default=3)
     replay.add_argument("--greedy", action="store_true")
     replay.add_argument("--agent", type=int, default=0)
@@ -279,7 +281,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
     from curriculax.agents.evaluation import record
     from curriculax.agents.runner import load_run
-    from curriculax.replay import Replay, write_video
+    from curriculax.replay import Replay, write_html, write_video
 
     if args.source.suffix == ".npz":
         replay = Replay.load(args.source)
@@ -295,6 +297,10 @@ def _cmd_replay(args: argparse.Namespace) -> int:
             greedy=args.greedy,
         )
         replay.save(args.out.with_suffix(".npz"))
+    if args.out.suffix.lower() == ".html":
+        pages = write_html(replay, args.out)
+        print(f"wrote {len(pages)} HTML pages: {', '.join(map(str, pages))}")
+        return 0
     frames = write_video(replay, args.out, fps=args.fps)
     print(f"wrote {args.out}: {replay.num_episodes} episodes, {frames} frames")
     return 0

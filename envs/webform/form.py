@@ -536,6 +536,22 @@ class Form(Env[FormLevel, FormState, FormParams]):
         """Bool [A]: the actions that can change something now."""
         return engine.action_mask(state, self.rows, self.slots)
 
+    def describe_action(self, action: int) -> str:
+        """A flat action index in words, e.g. ``TYPE(row 3, slot 1)`` (host side)."""
+        kind, row, slot = (int(x) for x in engine.decode_action(action, self.rows, self.slots))
+        name = engine.Action(kind).name
+        if kind == engine.Action.NOOP:
+            return name
+        if kind == engine.Action.TYPE:
+            return f"{name}(row {row}, slot {slot})"
+        return f"{name}(row {row})"
+
+    def to_html(self, level: FormLevel, state: FormState | None = None) -> str:
+        """The form as a standalone HTML page (``html.form_html``), at ``state`` if given."""
+        from curriculax.envs.webform.html import form_html
+
+        return form_html(level, state)
+
     def render(self, state: FormState, params: FormParams) -> Array:
         """The page as the browser shows it: uint8 [height, 640, 3]."""
         from curriculax.envs.webform.render import render_form

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 import jax
@@ -16,6 +17,7 @@ from curriculax.envs.webform.form import Form
 from curriculax.envs.webform.html import form_html
 from curriculax.envs.webform.oracle import oracle_action
 from curriculax.envs.webform.text import SPACE, decode, word, word_chars
+from curriculax.replay import Replay, ReplayError, write_html
 
 WEB_IDS = [
     i for i in curriculax.registered_ids() if curriculax.spec(i).entry_point.endswith(":Form")
@@ -309,3 +311,39 @@ def test_html_export_has_every_row_with_its_box_and_values():
             x, y, w, h = level.box[i]
             assert f"left:{x}px;top:{y}px;width:{w}px;height:{h}px;" in page
     assert page.count(" checked") + page.count(" selected") == int(level.on.sum())
+
+
+def test_replay_pages_show_the_final_form_and_the_actions(tmp_path):
+    env, params = curriculax.make("curriculax/LoginUser-v0")
+    oracle = jax.jit(lambda s: oracle_action(s, env.rows, env.slots))
+    levels, actions = [], []
+    for seed in range(2):
+        state = _start(env, params, seed)
+        levels.append(state.level)
+        taken = []
+        _, step = _programs(env)
+        for _ in range(3):
+            taken.append(int(oracle(state)))
+            _, state, *_ = step(jax.random.key(0), state, jnp.int32(taken[-1]), params)
+        actions.append(taken)
+    replay = Replay(
+        env_id="curriculax/LoginUser-v0",
+        env_kwargs={},
+        params=params,
+        levels=jax.tree.map(lambda *x: np.stack(x), *levels),
+        keys=np.stack([np.asarray(jax.random.key_data(jax.random.key(s))) for s in range(2)]),
+        actions=np.asarray(actions, np.int32),
+        lengths=np.asarray([3, 3]),
+    )
+    pages = write_html(replay, tmp_path / "episode.html")
+    assert [p.name for p in pages] == ["episode_0.html", "episode_1.html"]
+    for page, level in zip(pages, levels, strict=True):
+        text = page.read_text()
+        kinds = np.asarray(level.kind)
+        for row in np.flatnonzero((kinds == Kind.TEXT) | (kinds == Kind.PASSWORD)):
+            typed = decode(np.asarray(level.goal_value)[row], int(level.goal_len[row]))
+            assert f'value="{typed}"' in text  # the oracle typed it
+        assert text.count("<li>") == 3 and "TYPE(row" in text and "CLICK(row" in text
+    grid = dataclasses.replace(replay, env_id="curriculax/Empty-5x5-v0")
+    with pytest.raises(ReplayError, match="no HTML export"):
+        write_html(grid, tmp_path / "grid.html")
