@@ -73,7 +73,8 @@ class FormParams(EnvParams):
         same_value: bool [], every text and password box gets the first one's value
             (enter-password).
         partial: bool [], raw reward is the mean of +-1 per scored element (click-checkboxes).
-        shaping: float32 [], weight of the potential-based shaping term (0: none).
+        shaping: float32 [], weight of the potential-based shaping term in [0, 1] (0: none;
+            with it a step's reward stays within ``reward_range``).
         gamma: float32 [], discount of the shaping term.
     """
 
@@ -209,7 +210,7 @@ class Form(Env[FormLevel, FormState, FormParams]):
             "num_distractors": (0, self.max_distractors),
             "layout_shuffle": (0.0, 1.0),
             "prefill": (0.0, 1.0),
-            "shaping": (0.0, float("inf")),
+            "shaping": (0.0, 1.0),
             "gamma": (0.0, 1.0),
         }
 
@@ -423,6 +424,45 @@ class Form(Env[FormLevel, FormState, FormParams]):
             slot_valid=slot_valid,
             num_pages=num_pages.astype(jnp.int32),
         )
+
+    def coerce_level(self, level: object) -> FormLevel:
+        """The base's shape check, then the form's own invariants (host side).
+
+        Raises:
+            ValueError: for kinds outside ``Kind``, owners that are not a heading or select row,
+                characters outside the alphabet, lengths beyond ``max_chars``, pages beyond the
+                form's pages, or instruction slots naming no field.
+        """
+        level = super().coerce_level(level)
+        lv = jax.tree.map(np.asarray, level)
+        problems = []
+        if lv.kind.min() < 0 or lv.kind.max() > max(Kind):
+            problems.append(f"kind outside 0..{max(Kind)}")
+        member = np.isin(lv.kind, [Kind.CHECKBOX, Kind.RADIO, Kind.OPTION])
+        owner = np.where(member, lv.owner, 0)
+        if np.any(member & ((owner < 0) | (owner >= self.rows))):
+            problems.append("a checkbox, radio button or option without an owner row")
+        else:
+            owner_kind = np.take_along_axis(lv.kind, owner, axis=-1)
+            if np.any(member & ~np.isin(owner_kind, [Kind.HEADING, Kind.SELECT])):
+                problems.append("an owner that is not a heading or select")
+        for name in ("text", "value", "goal_value", "slot_value"):
+            chars = getattr(lv, name)
+            if chars.min() < 0 or chars.max() > 27:
+                problems.append(f"{name} has character codes outside 0..27")
+        for name in ("value_len", "goal_len", "slot_len"):
+            length = getattr(lv, name)
+            if length.min() < 0 or length.max() > self.max_chars:
+                problems.append(f"{name} outside 0..{self.max_chars} (max_chars)")
+        if np.any((lv.num_pages < 1) | (lv.num_pages > self.max_pages)):
+            problems.append(f"num_pages outside 1..{self.max_pages}")
+        if np.any((lv.kind != Kind.PAD) & ((lv.page < 0) | (lv.page >= lv.num_pages[..., None]))):
+            problems.append("a row on a page the form does not have")
+        if np.any(lv.slot_valid & (lv.field_word <= 0)):
+            problems.append("an instruction slot that names no field")
+        if problems:
+            raise ValueError(f"malformed {type(self).__name__} level: " + "; ".join(problems))
+        return level
 
     # ----------------------------------------------------------------- episode
 

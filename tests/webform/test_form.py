@@ -347,3 +347,23 @@ def test_replay_pages_show_the_final_form_and_the_actions(tmp_path):
     grid = dataclasses.replace(replay, env_id="curriculax/Empty-5x5-v0")
     with pytest.raises(ReplayError, match="no HTML export"):
         write_html(grid, tmp_path / "grid.html")
+
+
+def test_malformed_levels_are_rejected_before_tracing():
+    state = _start(ENV, ALL_KINDS)
+    level = jax.device_get(state.level)
+    assert ENV.coerce_level(level) is not None  # a generated level passes
+    owner = np.asarray(level.owner).copy()
+    owner[np.flatnonzero(owner >= 0)[0]] = -1
+    cases = {
+        "kind outside": level.replace(kind=np.full_like(level.kind, 99)),
+        "without an owner": level.replace(owner=owner),
+        "character codes": level.replace(slot_value=np.full_like(level.slot_value, 40)),
+        "value_len outside": level.replace(value_len=np.full_like(level.value_len, 99)),
+        "names no field": level.replace(field_word=np.zeros_like(level.field_word)),
+    }
+    for message, bad in cases.items():
+        with pytest.raises(ValueError, match=message):
+            ENV.coerce_level(bad)
+    with pytest.raises(ValueError, match="shape"):
+        ENV.coerce_level(level.replace(kind=level.kind[:3]))
