@@ -22,7 +22,7 @@ from flax import struct
 from curriculax.env import INT32_MAX, Env
 from curriculax.envs.webform import engine
 from curriculax.envs.webform.engine import BODY, FormLevel, FormState, Kind
-from curriculax.envs.webform.text import MAX_VOCAB, WORD_LETTERS, words_to_chars
+from curriculax.envs.webform.text import MAX_VOCAB, WORD_LETTERS, word_of, words_to_chars
 from curriculax.spaces import Box, Discrete
 from curriculax.types import Array, EnvParams, PRNGKey
 
@@ -345,8 +345,8 @@ class Form(Env[FormLevel, FormState, FormParams]):
             Kind.NEXT,
             jnp.where(page_idx == num_pages - 1, Kind.SUBMIT, Kind.PAD),
         )
-        caption_next = words_to_chars_host(NEXT_CAPTION, C)
-        caption_submit = words_to_chars_host(SUBMIT_CAPTION, C)
+        caption_next = text_to_chars(NEXT_CAPTION, C)
+        caption_submit = text_to_chars(SUBMIT_CAPTION, C)
         button_text = jnp.where(
             (button_kind == Kind.NEXT)[:, None], caption_next[None], caption_submit[None]
         )
@@ -501,7 +501,9 @@ class Form(Env[FormLevel, FormState, FormParams]):
         new = new.replace(ended=ended, raw_reward=raw)
         return new, reward, ended > 0
 
-    def step(self, key, state, action, params):
+    def step(
+        self, key: PRNGKey, state: FormState, action: Array, params: FormParams
+    ) -> tuple[Array, FormState, Array, Array, Array, dict[str, Array]]:
         """The base's step, with ``info["raw_reward"]`` and ``info["success"]`` at the end."""
         obs, new, reward, terminated, truncated, info = super().step(key, state, action, params)
         info = {"raw_reward": new.raw_reward, "success": (new.ended == 1) & (new.raw_reward > 0)}
@@ -552,7 +554,7 @@ class Form(Env[FormLevel, FormState, FormParams]):
             ],
             axis=1,
         )
-        first_word = _first_word_id(level.slot_value)
+        first_word = word_of(level.slot_value)
         slots = jnp.zeros((k, elements.shape[1]), jnp.int32)
         slots = slots.at[:, 0].set(2 * level.slot_valid)
         slots = slots.at[:, 5].set(level.field_word)
@@ -625,25 +627,10 @@ def _ints(u: Array, low: Array, high: Array) -> Array:
     return (low + jnp.minimum(jnp.floor(u * span).astype(jnp.int32), span - 1)).astype(jnp.int32)
 
 
-def words_to_chars_host(text: str, width: int) -> Array:
+def text_to_chars(text: str, width: int) -> Array:
     """Character codes of a lowercase ASCII ``text`` padded to ``width`` (a constant)."""
     codes = [ord(c) - ord("a") + 1 for c in text][:width]
     return jnp.asarray(codes + [0] * (width - len(codes)), jnp.int32)
-
-
-def _first_word_id(chars: Array) -> Array:
-    """Word ids of the first five letters of each row of character codes [..., C] (0: none)."""
-    from curriculax.envs.webform.text import _ALPHABETS, _RADICES
-
-    word = jnp.zeros(chars.shape[:-1], jnp.int32)
-    scale = 1
-    for pos, (radix, alphabet) in enumerate(zip(_RADICES, _ALPHABETS, strict=True)):
-        table = np.zeros(28, np.int32)
-        for i, letter in enumerate(alphabet):
-            table[ord(letter) - ord("a") + 1] = i
-        word = word + jnp.asarray(table)[chars[..., pos]] * scale
-        scale *= radix
-    return jnp.where(chars[..., 0] > 0, word + 1, 0)
 
 
 def page_height(max_widgets: int, max_options: int) -> int:

@@ -26,6 +26,7 @@ _RADICES = (20, 5, 20, 5, 20)
 # Coprime with MAX_VOCAB, so id -> id * _SCATTER % MAX_VOCAB is a bijection that makes words of
 # nearby ids differ in every letter.
 _SCATTER = 7_919
+_UNSCATTER = pow(_SCATTER, -1, MAX_VOCAB)
 _ALPHABETS = (CONSONANTS, VOWELS, CONSONANTS, VOWELS, CONSONANTS)
 # Character code of each letter of each alphabet position.
 _CODES = tuple(np.asarray([ord(c) - ord("a") + 1 for c in a], np.int32) for a in _ALPHABETS)
@@ -39,6 +40,26 @@ def word_chars(word: Array) -> Array:
         letters.append(jnp.asarray(codes)[rest % radix])
         rest = rest // radix
     return jnp.stack(letters, axis=-1)
+
+
+def word_of(chars: Array) -> Array:
+    """The word id spelled by the first five letters of character codes [..., C] (0: none).
+
+    The inverse of ``word_chars`` (the scattering multiplication is undone modulo
+    ``MAX_VOCAB``).
+    """
+    scattered = jnp.zeros(chars.shape[:-1], jnp.int32)
+    scale = 1
+    for pos, (radix, alphabet) in enumerate(zip(_RADICES, _ALPHABETS, strict=True)):
+        digit = np.zeros(SPACE + 1, np.int32)
+        for i, letter in enumerate(alphabet):
+            digit[ord(letter) - ord("a") + 1] = i
+        scattered = scattered + jnp.asarray(digit)[chars[..., pos]] * scale
+        scale *= radix
+    # int32-safe: split the scattered id so no product exceeds 2**31.
+    low, high = scattered % 512, scattered // 512
+    unscattered = (low * _UNSCATTER + ((high * _UNSCATTER) % MAX_VOCAB) * 512) % MAX_VOCAB
+    return jnp.where(chars[..., 0] > 0, unscattered + 1, 0)
 
 
 def words_to_chars(words: Array, count: Array, width: int) -> tuple[Array, Array]:

@@ -16,7 +16,7 @@ from curriculax.envs.webform.engine import Action, Kind
 from curriculax.envs.webform.form import Form
 from curriculax.envs.webform.html import form_html
 from curriculax.envs.webform.oracle import oracle_action
-from curriculax.envs.webform.text import SPACE, decode, word, word_chars
+from curriculax.envs.webform.text import MAX_VOCAB, SPACE, decode, word, word_chars, word_of
 from curriculax.replay import Replay, ReplayError, write_html
 
 WEB_IDS = [
@@ -90,6 +90,20 @@ def test_words_have_five_letters_and_distinct_spellings():
     assert letters.shape == (5000, 5) and letters.min() >= 1 and letters.max() <= 26
     assert len({bytes(row.astype(np.uint8)) for row in letters}) == 5000
     assert word(1) != word(2) and len(word(123)) == 5
+    ids = jnp.asarray([1, 2, 777, 123_456, MAX_VOCAB])
+    np.testing.assert_array_equal(word_of(word_chars(ids)), ids)  # spelling -> id inverts
+
+
+def test_instruction_rows_name_the_field_and_the_value_word():
+    state = _level_with([Kind.SELECT])
+    obs = np.asarray(ENV.observe(state, ALL_KINDS))
+    select = _rows(state, Kind.SELECT)[0]
+    k = _slot_of(state, select)
+    row = obs[ENV.rows + k]
+    assert row[0] == 2 and row[5] == int(state.level.word[select])
+    chosen = [j for j in _rows(state, Kind.OPTION) if bool(state.level.goal_on[j])]
+    goal = next(j for j in chosen if int(state.level.owner[j]) == select)
+    assert row[6] == int(state.level.word[goal])  # the option's own word id
 
 
 def test_generated_form_has_its_goal_in_the_instruction():
