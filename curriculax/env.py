@@ -44,10 +44,14 @@ class Env(abc.ABC, Generic[LevelT, StateT, ParamsT]):
         reward_range: inclusive bounds of one step's reward (a class constant).
         success_return: an episode whose return exceeds this succeeded (the grids' convention,
             0: any reward means the goal was reached; TeachMyAgent's parkour: 230).
+        policy_network: the PPO network that reads this env's observations best
+            (``PPOConfig.network``); ``None`` lets ``network="auto"`` choose by the
+            observation space alone.
     """
 
     reward_range: tuple[float, float] = (-float("inf"), float("inf"))
     success_return: float = 0.0
+    policy_network: str | None = None
 
     def __eq__(self, other: object) -> bool:
         return type(self) is type(other) and vars(self) == vars(other)

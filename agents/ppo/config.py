@@ -13,7 +13,7 @@ import dataclasses
 from typing import Any
 
 #: Encoders for ``network``; ``"auto"`` picks one from the observation space.
-NETWORKS = ("auto", "mlp", "grid", "cnn", "set")
+NETWORKS = ("auto", "mlp", "grid", "cnn", "set", "form")
 #: Recurrent cores for ``recurrent``; ``None`` is a feed-forward policy.
 RECURRENT = (None, "gru", "lstm")
 #: How an env whose episode ended starts the next one (see ``curriculax.autoreset``).

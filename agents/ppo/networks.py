@@ -11,13 +11,17 @@ Encoders (``PPOConfig.network``):
   embedded, the cells flattened and mixed by a dense layer.
 * ``"cnn"``: RGB pixels uint8 [H, W, C]: non-overlapping patches projected, then mixed.
 * ``"mlp"``: anything, flattened to float.
-* ``"set"``: a table of elements float [E, F] (web-form DOM rows): a shared per-element layer, one
-  self-attention block, then mean and max pooling. Rows that are all zero are padding.
+* ``"set"``: a table of elements float [E, F]: a shared per-element layer, one self-attention
+  block, then mean and max pooling. Rows that are all zero are padding.
+* ``"form"``: web forms' element table, with pointer logits per (action, element) and action
+  masks (``form_network.FormActorCritic``); ``"auto"`` picks it for envs whose
+  ``policy_network`` says so.
 """
 
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
 import flax.linen as nn
 import jax
@@ -27,13 +31,16 @@ import numpy as np
 from curriculax.spaces import Box, Discrete
 from curriculax.types import Array, PyTree
 
+if TYPE_CHECKING:
+    from curriculax.agents.ppo.form_network import FormActorCritic
+
 #: Largest grid side treated as MiniGrid cell codes by ``network="auto"`` (larger is pixels).
 MAX_GRID_SIDE = 32
 #: Embedding table sizes of the MiniGrid (type, colour, state) channels; codes are clipped.
 GRID_VOCAB = (16, 8, 4)
 
 
-def _dense(features: int, scale: float = np.sqrt(2)) -> nn.Dense:
+def _dense(features: int, scale: float = np.sqrt(2), name: str | None = None) -> nn.Dense:
     """A dense layer whose outputs have variance ``scale**2`` for unit-variance inputs.
 
     The gains are PureJaxRL's/CleanRL's (sqrt 2 hidden, 0.01 policy, 1 value), but drawn
@@ -41,7 +48,7 @@ def _dense(features: int, scale: float = np.sqrt(2)) -> nn.Dense:
     batched QR (the init of a ``vmap`` over seeds) hangs on XLA:CPU with jax 0.10.
     """
     init = nn.initializers.variance_scaling(scale**2, "fan_in", "truncated_normal")
-    return nn.Dense(features, kernel_init=init)
+    return nn.Dense(features, kernel_init=init, name=name)
 
 
 class GridEncoder(nn.Module):
@@ -212,10 +219,10 @@ class ActorCritic(nn.Module):
         return carry, out, value
 
 
-def choose_encoder(network: str, obs_space: Box | Discrete) -> str:
+def choose_encoder(network: str, obs_space: Box | Discrete, preferred: str | None = None) -> str:
     """The encoder for ``network`` on ``obs_space``, checked before anything is traced.
 
-    ``"auto"``: uint8 [H, W, 3] with H, W <= ``MAX_GRID_SIDE`` is MiniGrid cell codes
+    ``"auto"``: the env's ``preferred`` network when it has one; else uint8 [H, W, 3] with H, W <= ``MAX_GRID_SIDE`` is MiniGrid cell codes
     (``"grid"``); other uint8 images are pixels (``"cnn"``); rank-2 float tables are ``"set"``;
     everything else ``"mlp"``.
 
@@ -227,6 +234,8 @@ def choose_encoder(network: str, obs_space: Box | Discrete) -> str:
     else:
         shape, dtype = tuple(obs_space.shape), np.dtype(obs_space.dtype)
     image = len(shape) == 3
+    if network == "auto" and preferred is not None:
+        network = preferred
     if network == "auto":
         if image and dtype == np.uint8:
             small = shape[-1] == 3 and max(shape[:2]) <= MAX_GRID_SIDE
@@ -246,6 +255,10 @@ def choose_encoder(network: str, obs_space: Box | Discrete) -> str:
             f"network='cnn' reads images [H, W, C]; this env's observations are "
             f"{dtype}{list(shape)}"
         )
+    if network == "form":
+        from curriculax.agents.ppo.form_network import form_sizes
+
+        form_sizes(shape)  # raises for anything but a web form's table
     if network == "set" and len(shape) != 2:
         raise ValueError(
             f"network='set' reads element tables [E, F]; this env's observations are "
@@ -260,9 +273,26 @@ def make_network(
     action_space: Box | Discrete,
     hidden_size: int,
     recurrent: str | None,
-) -> ActorCritic:
-    """The ``ActorCritic`` for an env's spaces (see ``choose_encoder``)."""
-    encoder = choose_encoder(network, obs_space)
+    preferred: str | None = None,
+) -> ActorCritic | FormActorCritic:
+    """The actor-critic for an env's spaces (see ``choose_encoder``).
+
+    Raises:
+        ValueError: a network that cannot read the observations or act in the action space.
+    """
+    encoder = choose_encoder(network, obs_space, preferred)
+    if encoder == "form":
+        from curriculax.agents.ppo.form_network import FormActorCritic, form_sizes
+
+        if recurrent is not None:
+            raise ValueError(f"network='form' is feed-forward; got recurrent={recurrent!r}")
+        rows, slots = form_sizes(tuple(obs_space.shape))
+        if not isinstance(action_space, Discrete) or action_space.n != 1 + 2 * rows + rows * slots:
+            raise ValueError(
+                f"network='form' acts in Discrete(1 + 2N + NK) = {1 + 2 * rows + rows * slots} "
+                f"for N={rows}, K={slots}; this env's action space is {action_space}"
+            )
+        return FormActorCritic(rows=rows, slots=slots, hidden_size=hidden_size)
     if isinstance(action_space, Discrete):
         action_dim, continuous = int(action_space.n), False
     elif isinstance(action_space, Box) and len(action_space.shape) == 1:

@@ -151,6 +151,7 @@ class PPO:
             self.action_space,
             config.hidden_size,
             config.recurrent,
+            env.policy_network,
         )
         devices = list(jax.local_devices() if devices is None else devices)
         if config.num_envs % len(devices):

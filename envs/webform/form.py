@@ -117,6 +117,7 @@ class Form(Env[FormLevel, FormState, FormParams]):
     """
 
     reward_range = (-2.0, 2.0)
+    policy_network = "form"
 
     def __init__(
         self,
