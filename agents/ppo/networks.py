@@ -222,9 +222,9 @@ class ActorCritic(nn.Module):
 def choose_encoder(network: str, obs_space: Box | Discrete, preferred: str | None = None) -> str:
     """The encoder for ``network`` on ``obs_space``, checked before anything is traced.
 
-    ``"auto"``: the env's ``preferred`` network when it has one; else uint8 [H, W, 3] with H, W <= ``MAX_GRID_SIDE`` is MiniGrid cell codes
-    (``"grid"``); other uint8 images are pixels (``"cnn"``); rank-2 float tables are ``"set"``;
-    everything else ``"mlp"``.
+    ``"auto"``: the env's ``preferred`` network when it has one; else uint8 [H, W, 3] with
+    H, W <= ``MAX_GRID_SIDE`` is MiniGrid cell codes (``"grid"``); other uint8 images are pixels
+    (``"cnn"``); rank-2 float tables are ``"set"``; everything else ``"mlp"``.
 
     Raises:
         ValueError: when the chosen encoder cannot read this observation.

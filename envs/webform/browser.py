@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from curriculax.envs.webform.engine import Action, Kind
+from curriculax.envs.webform.engine import TEXT_KINDS, Action, Kind, shown_rows
 from curriculax.envs.webform.html import form_html
 from curriculax.envs.webform.text import decode
 
@@ -45,9 +45,13 @@ _FLAGS = (
 )
 # Read synchronously: WebDriver returns after the action's event handlers have run.
 _READ = """
-const out = {values: {}, on: {}, boxes: {}};
+const out = {values: {}, on: {}, boxes: {}, listed: {}};
   for (const el of document.querySelectorAll("[id^=e]")) {
     if (el.tagName === "OPTION") { out.on[el.id] = el.selected; continue; }
+    if (el.dataset.box) {
+      const page = el.closest(".page");
+      out.listed[el.id] = page.style.display !== "none" && el.style.visibility === "visible";
+    }
     if (el.type === "checkbox" || el.type === "radio") out.on[el.id] = el.checked;
     else if (el.tagName === "INPUT") out.values[el.id] = el.value;
     const r = el.getBoundingClientRect();
@@ -82,6 +86,7 @@ class PageState:
         focus: the focused row, or -1 for the body.
         formdata: the submitted ``(name, value)`` pairs (after a submit).
         boxes: ``[x, y, w, h]`` of each rendered element, by row.
+        listed: whether each autocomplete suggestion is shown, by row.
     """
 
     values: dict[int, str]
@@ -91,6 +96,7 @@ class PageState:
     focus: int
     formdata: list[tuple[str, str]] | None
     boxes: dict[int, list[float]] = field(default_factory=dict)
+    listed: dict[int, bool] = field(default_factory=dict)
 
 
 class Chromium:
@@ -181,6 +187,7 @@ class Chromium:
                 [tuple(p) for p in episode["formdata"]] if episode["formdata"] is not None else None
             ),
             boxes={row(k): v for k, v in out["boxes"].items()},
+            listed={row(k): bool(v) for k, v in out["listed"].items()},
         )
 
 
@@ -190,17 +197,19 @@ def mock_page_state(state: Any) -> PageState:
     kind = np.asarray(level.kind)
     value, length, on = np.asarray(state.value), np.asarray(state.value_len), np.asarray(state.on)
     values = {
-        int(i): decode(value[i], int(length[i]))
-        for i in np.flatnonzero(np.isin(kind, [Kind.TEXT, Kind.PASSWORD]))
+        int(i): decode(value[i], int(length[i])) for i in np.flatnonzero(np.isin(kind, TEXT_KINDS))
     }
     flags = {
         int(i): bool(on[i])
         for i in np.flatnonzero(np.isin(kind, [Kind.CHECKBOX, Kind.RADIO, Kind.OPTION]))
     }
+    shown = np.asarray(shown_rows(state))
+    listed = {int(i): bool(shown[i]) for i in np.flatnonzero(kind == Kind.SUGGESTION)}
     ended = int(state.ended)
     return PageState(
-        values, flags, int(state.page), ended if ended < 3 else 0, int(state.focus), None
-    )
+        values, flags, int(state.page), ended if ended < 3 else 0, int(state.focus), None,
+        listed=listed,
+    )  # fmt: skip
 
 
 def formdata_reward(level: Any, formdata: list[tuple[str, str]], partial: bool) -> float:
@@ -213,7 +222,7 @@ def formdata_reward(level: Any, formdata: list[tuple[str, str]], partial: bool) 
     results = []
     for i in np.flatnonzero(lv["scored"]):
         k = Kind(int(kind[i]))
-        if k in (Kind.TEXT, Kind.PASSWORD):
+        if k in TEXT_KINDS:
             want = decode(lv["goal_value"][i], int(lv["goal_len"][i]))
             results.append(data.get(f"e{i}") == [want])
         elif k == Kind.CHECKBOX:

@@ -24,6 +24,14 @@ action names its target row, in the style of MiniWoB++'s element actions and QWe
   new type-ahead session (a user who pauses a second between actions). Typing into a heading or
   an option is refused (not interactable) and the focus goes to the body.
 
+Date fields are text boxes for ``mm/dd/yyyy`` (MiniWoB++'s book-flight date field: a jQuery UI
+datepicker on a text input; the calendar popup is not modelled). An autocomplete field is a text
+box with a list of suggestion rows under it: a suggestion is shown while the box's text is a
+non-empty proper prefix of the suggestion's text (the page's script re-filters on every key);
+``CLICK`` on a shown suggestion puts its text in the box (which closes the list) and, the
+suggestion taking no focus, leaves the focus on the body. Hidden suggestions are like rows of
+another page.
+
 Rows on another page than the visible one, and padding rows, cannot be interacted with: every
 action on them does nothing (WebDriver: element not interactable). Slots beyond the instruction
 type nothing. ``action_mask`` marks the actions that can have an effect.
@@ -54,9 +62,15 @@ class Kind(enum.IntEnum):
     NEXT = 8
     SUBMIT = 9
     DISTRACTOR = 10
+    DATE = 11
+    AUTOCOMPLETE = 12
+    SUGGESTION = 13
 
 
-TEXT_KINDS = (Kind.TEXT, Kind.PASSWORD)
+#: Text boxes: typing appends, ``CLEAR`` empties, Submit compares their text with the goal.
+TEXT_KINDS = (Kind.TEXT, Kind.PASSWORD, Kind.DATE, Kind.AUTOCOMPLETE)
+#: Rows that take no keys and no focus: typing into them is refused.
+NOT_TYPEABLE = (Kind.PAD, Kind.HEADING, Kind.OPTION, Kind.SUGGESTION)
 BUTTON_KINDS = (Kind.NEXT, Kind.SUBMIT, Kind.DISTRACTOR)
 #: The body has the focus.
 BODY = -1
@@ -177,6 +191,25 @@ def visible_rows(level: FormLevel, page: Array) -> Array:
     return (level.kind != Kind.PAD) & (level.page == page)
 
 
+def suggestions_open(level: FormLevel, value: Array, value_len: Array) -> Array:
+    """Bool [N]: suggestion rows whose box's text is a non-empty proper prefix of their own."""
+    box = jnp.maximum(level.owner, 0)
+    typed, typed_len = value[box], value_len[box]  # [N, C], [N]
+    width = level.text.shape[1]
+    text_len = jnp.sum(level.text > 0, axis=1)
+    prefix = jnp.all((typed == level.text) | (jnp.arange(width) >= typed_len[:, None]), axis=1)
+    return (level.kind == Kind.SUGGESTION) & (typed_len > 0) & (typed_len < text_len) & prefix
+
+
+def shown_rows(state: FormState) -> Array:
+    """Bool [N]: rows the user can see and act on: the visible page, less closed suggestions."""
+    level = state.level
+    closed = (level.kind == Kind.SUGGESTION) & ~suggestions_open(
+        level, state.value, state.value_len
+    )
+    return visible_rows(level, state.page) & ~closed
+
+
 def _is(kind: Array, kinds: tuple[Kind, ...]) -> Array:
     return jnp.isin(kind, jnp.asarray([int(k) for k in kinds]))
 
@@ -184,11 +217,11 @@ def _is(kind: Array, kinds: tuple[Kind, ...]) -> Array:
 def action_mask(state: FormState, rows: int, slots: int) -> Array:
     """Bool [A]: actions that can change something (NOOP is always allowed)."""
     level = state.level
-    vis = visible_rows(level, state.page) & (state.ended == 0)
+    vis = shown_rows(state) & (state.ended == 0)
     kind = level.kind
     click = vis & (kind != Kind.PAD)
     clear = vis & _is(kind, TEXT_KINDS)
-    typeable = vis & ~_is(kind, (Kind.PAD, Kind.HEADING, Kind.OPTION))
+    typeable = vis & ~_is(kind, NOT_TYPEABLE)
     typed = typeable[:, None] & level.slot_valid[None, :]
     return jnp.concatenate([jnp.ones(1, bool), click, clear, typed.reshape(-1)])
 
@@ -232,27 +265,34 @@ def progress(state: FormState) -> Array:
 
 
 def _typeahead(state: FormState, select: Array, chars: Array, length: Array) -> Array:
-    """Chromium's ``<select>`` type-ahead: the ``on`` flags after typing ``chars`` into it."""
+    """Chromium's ``<select>`` type-ahead: the ``on`` flags after typing ``chars`` into it.
+
+    Key by key, Chromium searches (wrapping) for an option starting with the prefix typed so
+    far: from the option after the selected one for the first key, from the selected one for
+    later keys; a prefix nothing matches changes nothing. Prefix matches are nested (an option
+    matching ``c + 1`` keys matches ``c``), so the walk has a closed form computed here without
+    a loop: the first key's pick ``s1``, then the first option from ``s1`` (inclusive) that
+    matches the longest prefix anything matches.
+    """
     level = state.level
-    rows = level.kind.shape[0]
+    rows, width = level.text.shape
     is_option = (level.kind == Kind.OPTION) & (level.owner == select)
     current = jnp.argmax(is_option & state.on)
     # The placeholder stands at the select's own row: searches start from it when nothing is on.
     selected = jnp.where(jnp.any(is_option & state.on), current, select)
-    width = chars.shape[0]
     idx = jnp.arange(rows)
+    typed = jnp.arange(width) < length
+    prefix_ok = jnp.cumsum(level.text != chars[None, :], axis=1) == 0  # [rows, width]
+    match = is_option[:, None] & prefix_ok & typed[None, :]
+    longest = jnp.sum(jnp.any(match, axis=0)) - 1  # -1: not even the first key matches
 
-    def press(c, selected):
-        prefix = jnp.arange(width) <= c
-        match = is_option & jnp.all((level.text == chars[None, :]) | ~prefix[None, :], axis=1)
-        start = jnp.where(c == 0, selected + 1, selected)
-        rank = (idx - start) % rows
-        best = jnp.argmin(jnp.where(match, rank, rows))
-        found = jnp.any(match) & (c < length)
-        return jnp.where(found, best, selected)
+    def first_from(start: Array, candidates: Array) -> Array:
+        return jnp.argmin(jnp.where(candidates, (idx - start) % rows, rows))
 
-    selected = jax.lax.fori_loop(0, width, press, selected)
-    return jnp.where(is_option, idx == selected, state.on)
+    first_pick = first_from(selected + 1, match[:, 0])
+    final = first_from(first_pick, match[:, jnp.maximum(longest, 0)])
+    final = jnp.where(longest >= 0, final, selected)
+    return jnp.where(is_option, idx == final, state.on)
 
 
 def apply_action(state: FormState, action: Array, rows: int, slots: int) -> FormState:
@@ -267,7 +307,7 @@ def apply_action(state: FormState, action: Array, rows: int, slots: int) -> Form
     level = state.level
     kind_of_action, i, k = decode_action(action, rows, slots)
     kind = level.kind[i]
-    visible = (kind != Kind.PAD) & (level.page[i] == state.page)
+    visible = shown_rows(state)[i]
     width = level.value.shape[1]
     idx = jnp.arange(rows)
     chars = level.slot_value[k]
@@ -281,13 +321,21 @@ def apply_action(state: FormState, action: Array, rows: int, slots: int) -> Form
             _is(kind, (Kind.RADIO, Kind.OPTION)), jnp.where(same_group, idx == i, on), on
         )
         focus = jnp.where(
-            _is(kind, (Kind.HEADING, Kind.NEXT)),
+            _is(kind, (Kind.HEADING, Kind.NEXT, Kind.SUGGESTION)),
             BODY,
             jnp.where(kind == Kind.OPTION, level.owner[i], i),
         )
         page = jnp.where(kind == Kind.NEXT, s.page + 1, s.page)
         ended = jnp.where(kind == Kind.SUBMIT, 1, jnp.where(kind == Kind.DISTRACTOR, 2, s.ended))
-        return s.replace(on=on, focus=focus, page=page, ended=ended)
+        # A suggestion fills its box with its text.
+        box = jnp.maximum(level.owner[i], 0)
+        pick = kind == Kind.SUGGESTION
+        value = jnp.where(pick, s.value.at[box].set(level.text[i]), s.value)
+        text_len = jnp.sum(level.text[i] > 0)
+        value_len = jnp.where(pick, s.value_len.at[box].set(text_len), s.value_len)
+        return s.replace(
+            on=on, focus=focus, page=page, ended=ended, value=value, value_len=value_len
+        )
 
     def clear(s: FormState) -> FormState:
         # chromedriver's clear() does nothing to an empty box; otherwise it focuses the box,
@@ -314,7 +362,7 @@ def apply_action(state: FormState, action: Array, rows: int, slots: int) -> Form
         on = jnp.where((kind == Kind.CHECKBOX) & (spaces % 2 == 1), s.on.at[i].set(~s.on[i]), s.on)
         on = jnp.where((kind == Kind.RADIO) & pressed, jnp.where(same_group, idx == i, on), on)
         on = jnp.where(kind == Kind.SELECT, _typeahead(s.replace(on=on), i, chars, length), on)
-        refused = _is(kind, (Kind.HEADING, Kind.OPTION))
+        refused = _is(kind, NOT_TYPEABLE)
         focus = jnp.where(refused | ((kind == Kind.NEXT) & pressed), BODY, i)
         page = jnp.where((kind == Kind.NEXT) & pressed, s.page + 1, s.page)
         ended = jnp.where(

@@ -1,12 +1,15 @@
 """``Form``: procedurally generated web forms, and the MiniWoB++ tasks as fixed settings of it.
 
 A form has up to ``max_widgets`` widgets (text box, password box, checkbox group, radio group,
-``<select>``), split over pages joined by Next buttons; the last page has Submit; distractor
-buttons end the episode with -1. The instruction lists ``(field, value)`` pairs over a word
-vocabulary, QWeb-style, in random order: a text box's label and the text to type; a group's or
-select's label and the option to choose (one pair per checkbox to tick). The goal is generated
+``<select>``, date field, autocomplete field), split over pages joined by Next buttons; the last
+page has Submit; distractor buttons end the episode with -1. The instruction lists ``(field,
+value)`` pairs over a word vocabulary, QWeb-style, in random order: a text box's label and the
+text to type; a group's or select's label and the option to choose (one pair per checkbox to
+tick). The goal is generated
 first: Submit succeeds when every instructed widget holds its value and every other one is
-untouched.
+untouched. A date's value is a ``mm/dd/yyyy`` date; an autocomplete field's instruction gives the
+first word of one of its suggestions (MiniWoB++ book-flight's airport code) and its goal is that
+suggestion's whole text, which only clicking the suggestion puts in the box.
 
 Observation: int32 [N + K, F], one row per element, then one per instruction slot (see
 ``Form.observe``). Action: ``Discrete(1 + 2N + NK)`` (``engine.decode_action``).
@@ -22,19 +25,30 @@ from flax import struct
 from curriculax.env import INT32_MAX, Env
 from curriculax.envs.webform import engine
 from curriculax.envs.webform.engine import BODY, FormLevel, FormState, Kind
-from curriculax.envs.webform.text import MAX_VOCAB, WORD_LETTERS, word_of, words_to_chars
+from curriculax.envs.webform.text import (
+    MAX_CHAR,
+    MAX_VOCAB,
+    WORD_LETTERS,
+    date_chars,
+    encode,
+    word_of,
+    words_to_chars,
+)
 from curriculax.spaces import Box, Discrete
 from curriculax.types import Array, EnvParams, PRNGKey
 
 #: Widget kinds, in the order of ``FormParams.kind_weights``.
-WIDGETS = ("text", "password", "checkbox", "radio", "select")
-_W_TEXT, _W_PASSWORD, _W_CHECKBOX, _W_RADIO, _W_SELECT = range(5)
+WIDGETS = ("text", "password", "checkbox", "radio", "select", "date", "autocomplete")
+_W_TEXT, _W_PASSWORD, _W_CHECKBOX, _W_RADIO, _W_SELECT, _W_DATE, _W_AUTO = range(7)
+#: Characters of a date (``mm/dd/yyyy``) and of a suggestion (two words).
+DATE_CHARS, SUGGESTION_CHARS = 10, 2 * WORD_LETTERS + 1
 # Page geometry, pixels (the exported HTML uses the same numbers).
 PAGE_WIDTH = 640
 INPUT_X = 136
 INPUT_WIDTH = 480
 MAX_JITTER = 16
 ROW_HEIGHT = {Kind.TEXT: 36, Kind.PASSWORD: 36, Kind.SELECT: 36, Kind.HEADING: 28}
+SELECT_WIDTH, SUGGESTION_WIDTH = 200, 240
 CHOICE_HEIGHT = 24
 BUTTON_WIDTH, BUTTON_HEIGHT, BUTTON_GAP = 100, 28, 12
 TOP = 16
@@ -59,9 +73,11 @@ class FormParams(EnvParams):
             timer, counted in steps).
         num_widgets: int32 [], widgets on the form, in ``[1, max_widgets]``.
         num_instructed: int32 [], widgets the instruction names (at most ``num_widgets``).
-        kind_weights: float32 [5], relative frequency of text, password, checkbox group, radio
-            group and select (ignored for widgets fixed by the static ``widgets``).
-        options_low, options_high: int32 [], options per group or select, uniform in between.
+        kind_weights: float32 [7], relative frequency of text, password, checkbox group, radio
+            group, select, date and autocomplete (ignored for widgets fixed by the static
+            ``widgets``).
+        options_low, options_high: int32 [], options per group or select (suggestions per
+            autocomplete field), uniform in between.
         vocab_size: int32 [], words labels and values are drawn from.
         words_per_value: int32 [], words in each value and option.
         num_pages: int32 [], pages (at most ``num_widgets``).
@@ -139,10 +155,14 @@ class Form(Env[FormLevel, FormState, FormParams]):
             if not isinstance(value, int) or value < low:
                 raise ValueError(f"Form {name} must be an int >= {low}, got {value!r}")
         longest = max_words * (WORD_LETTERS + 1) - 1
+        dated = widgets is None or bool({"date", "autocomplete"} & set(widgets))
+        if dated:
+            longest = max(longest, DATE_CHARS, SUGGESTION_CHARS)
         if not longest <= max_chars <= MAX_CHARS_LIMIT:
             raise ValueError(
-                f"Form max_chars must hold a value of max_words={max_words} words ({longest} "
-                f"characters) and be at most {MAX_CHARS_LIMIT}, got {max_chars}"
+                f"Form max_chars must hold a value of max_words={max_words} words"
+                + (", a date and a two-word suggestion" if dated else "")
+                + f" ({longest} characters) and be at most {MAX_CHARS_LIMIT}, got {max_chars}"
             )
         if widgets is not None:
             widgets = tuple(widgets)
@@ -244,8 +264,9 @@ class Form(Env[FormLevel, FormState, FormParams]):
             draw(W)
         low = jnp.minimum(p.options_low, p.options_high)
         n_opt = _ints(draw(W), low, p.options_high + 1)
-        choice = jnp.isin(w_kind, jnp.asarray([_W_CHECKBOX, _W_RADIO, _W_SELECT]))
-        o_valid = choice[:, None] & (jnp.arange(M)[None, :] < n_opt[:, None]) & w_valid[:, None]
+        listed = jnp.isin(w_kind, jnp.asarray([_W_CHECKBOX, _W_RADIO, _W_SELECT, _W_AUTO]))
+        o_valid = listed[:, None] & (jnp.arange(M)[None, :] < n_opt[:, None]) & w_valid[:, None]
+        auto = w_kind == _W_AUTO
 
         # Distinct words: one per stride of the vocabulary, shuffled.
         count = self.distinct_words
@@ -265,6 +286,20 @@ class Form(Env[FormLevel, FormState, FormParams]):
         value_chars, value_len = jax.vmap(lambda ws: words_to_chars(ws, p.words_per_value, C))(
             value_words
         )
+        # Dates, mm/dd/yyyy (2000-2029, days 1-28 so every month has them), type as text.
+        dates = date_chars(_ints(draw(W), 1, 13), _ints(draw(W), 1, 29), _ints(draw(W), 2000, 2030))
+        if C >= DATE_CHARS:  # else the form has no date fields (``__init__``)
+            date = w_kind == _W_DATE
+            dated = jnp.zeros((W, C), jnp.int32).at[:, :DATE_CHARS].set(dates)
+            value_chars = jnp.where(date[:, None], dated, value_chars)
+            value_len = jnp.where(date, DATE_CHARS, value_len)
+        # Suggestions: two words, the first distinct (the instruction names it), the second any.
+        second = _ints(draw(W, M), 1, p.vocab_size + 1)
+        suggestion_chars, suggestion_len = jax.vmap(
+            jax.vmap(lambda a, b: words_to_chars(jnp.stack([a, b]), 2, C))
+        )(option_first, second)
+        option_chars = jnp.where(auto[:, None, None], suggestion_chars, option_chars)
+        option_len = jnp.where(auto[:, None], suggestion_len, option_len)
 
         # Instructed widgets and their goal.
         order = jnp.argsort(jnp.where(w_valid, draw(W), 2.0))
@@ -275,8 +310,12 @@ class Form(Env[FormLevel, FormState, FormParams]):
         goal_on = jnp.where(
             (w_kind == _W_CHECKBOX)[:, None], ticks, jnp.arange(M)[None, :] == pick[:, None]
         )
-        goal_on = goal_on & o_valid & instructed[:, None]
-        texty = (w_kind == _W_TEXT) | (w_kind == _W_PASSWORD)
+        # An autocomplete field's goal is its picked suggestion's text, typed or chosen.
+        picked_chars = option_chars[w_idx, pick]  # [W, C]
+        value_chars = jnp.where(auto[:, None], picked_chars, value_chars)
+        value_len = jnp.where(auto, option_len[w_idx, pick], value_len)
+        goal_on = goal_on & o_valid & instructed[:, None] & ~auto[:, None]
+        texty = jnp.isin(w_kind, jnp.asarray([_W_TEXT, _W_PASSWORD, _W_DATE, _W_AUTO]))
         goal_text = texty & instructed
         prefilled = instructed & (draw(W) < p.prefill)
 
@@ -287,19 +326,23 @@ class Form(Env[FormLevel, FormState, FormParams]):
             (jnp.arange(M)[None, :] == 0) & instructed[:, None],
         )  # [W, M]
         chosen = jnp.sum(jnp.where(goal_on, jnp.arange(M)[None, :], 0), axis=1)
+        # ... an autocomplete's slot: the first word of its suggestion (the "airport code").
+        code = jnp.where(jnp.arange(C) < WORD_LETTERS, picked_chars, 0)
+        typed_chars = jnp.where(auto[:, None], code, value_chars)
+        typed_len = jnp.where(auto, WORD_LETTERS, value_len)
         slot_chars = jnp.where(
             (w_kind == _W_CHECKBOX)[:, None, None],
             option_chars,
             jnp.where(
                 texty[:, None, None],
-                value_chars[:, None, :],
+                typed_chars[:, None, :],
                 option_chars[w_idx, chosen][:, None, :],
             ),
         )
         slot_len = jnp.where(
             (w_kind == _W_CHECKBOX)[:, None],
             option_len,
-            jnp.where(texty[:, None], value_len[:, None], option_len[w_idx, chosen][:, None]),
+            jnp.where(texty[:, None], typed_len[:, None], option_len[w_idx, chosen][:, None]),
         )
         slot_order = jnp.argsort(jnp.where(slot_on.reshape(-1), draw(W * M), 2.0))
         slot_valid = slot_on.reshape(-1)[slot_order]
@@ -316,11 +359,13 @@ class Form(Env[FormLevel, FormState, FormParams]):
 
         # Rows: per widget a header then its options; then Next/Submit per page; distractors.
         header_kind = jnp.asarray(
-            [Kind.TEXT, Kind.PASSWORD, Kind.HEADING, Kind.HEADING, Kind.SELECT], jnp.int32
-        )[w_kind]
+            [Kind.TEXT, Kind.PASSWORD, Kind.HEADING, Kind.HEADING, Kind.SELECT, Kind.DATE,
+             Kind.AUTOCOMPLETE], jnp.int32,
+        )[w_kind]  # fmt: skip
         option_kind = jnp.asarray(
-            [Kind.PAD, Kind.PAD, Kind.CHECKBOX, Kind.RADIO, Kind.OPTION], jnp.int32
-        )[w_kind]
+            [Kind.PAD, Kind.PAD, Kind.CHECKBOX, Kind.RADIO, Kind.OPTION, Kind.PAD,
+             Kind.SUGGESTION], jnp.int32,
+        )[w_kind]  # fmt: skip
         block_kind = jnp.concatenate(
             [
                 jnp.where(w_valid, header_kind, Kind.PAD)[:, None],
@@ -385,9 +430,8 @@ class Form(Env[FormLevel, FormState, FormParams]):
                 jnp.full(P + D, -1),
             ]
         )
-        owner_old = jnp.where(
-            jnp.isin(kind, jnp.asarray([Kind.CHECKBOX, Kind.RADIO, Kind.OPTION])), owner_old, -1
-        )
+        owned = jnp.asarray([Kind.CHECKBOX, Kind.RADIO, Kind.OPTION, Kind.SUGGESTION])
+        owner_old = jnp.where(jnp.isin(kind, owned), owner_old, -1)
         owner = jnp.where(owner_old >= 0, new_of_old[jnp.maximum(owner_old, 0)], -1)[perm]
         kind, text, word, page = kind[perm], text[perm], word[perm], page[perm]
         pad = kind == Kind.PAD
@@ -401,9 +445,9 @@ class Form(Env[FormLevel, FormState, FormParams]):
         value = jnp.where(pre[:, None], goal_value, 0)
         value_len = jnp.where(pre, goal_len, 0)
         radio_heading = jnp.zeros(N, bool).at[owner].max(kind == Kind.RADIO, mode="drop")
-        scored = jnp.isin(
-            kind, jnp.asarray([Kind.TEXT, Kind.PASSWORD, Kind.CHECKBOX, Kind.SELECT])
-        ) | ((kind == Kind.HEADING) & radio_heading)
+        scored = jnp.isin(kind, jnp.asarray([*engine.TEXT_KINDS, Kind.CHECKBOX, Kind.SELECT])) | (
+            (kind == Kind.HEADING) & radio_heading
+        )
         box = _layout(kind, page, owner, widget_jitter)
         return FormLevel(
             kind=kind,
@@ -439,18 +483,25 @@ class Form(Env[FormLevel, FormState, FormParams]):
         problems = []
         if lv.kind.min() < 0 or lv.kind.max() > max(Kind):
             problems.append(f"kind outside 0..{max(Kind)}")
-        member = np.isin(lv.kind, [Kind.CHECKBOX, Kind.RADIO, Kind.OPTION])
+        member = np.isin(lv.kind, [Kind.CHECKBOX, Kind.RADIO, Kind.OPTION, Kind.SUGGESTION])
         owner = np.where(member, lv.owner, 0)
         if np.any(member & ((owner < 0) | (owner >= self.rows))):
-            problems.append("a checkbox, radio button or option without an owner row")
+            problems.append("a checkbox, radio button, option or suggestion without an owner row")
         else:
             owner_kind = np.take_along_axis(lv.kind, owner, axis=-1)
-            if np.any(member & ~np.isin(owner_kind, [Kind.HEADING, Kind.SELECT])):
-                problems.append("an owner that is not a heading or select")
+            grouped = np.isin(lv.kind, [Kind.CHECKBOX, Kind.RADIO])
+            want = np.select(
+                [grouped, lv.kind == Kind.OPTION], [Kind.HEADING, Kind.SELECT], Kind.AUTOCOMPLETE
+            )
+            if np.any(member & (owner_kind != want)):
+                problems.append(
+                    "an owner of the wrong kind (groups: a heading, options: a select, "
+                    "suggestions: an autocomplete field)"
+                )
         for name in ("text", "value", "goal_value", "slot_value"):
             chars = getattr(lv, name)
-            if chars.min() < 0 or chars.max() > 27:
-                problems.append(f"{name} has character codes outside 0..27")
+            if chars.min() < 0 or chars.max() > MAX_CHAR:
+                problems.append(f"{name} has character codes outside 0..{MAX_CHAR}")
         for name in ("value_len", "goal_len", "slot_len"):
             length = getattr(lv, name)
             if length.min() < 0 or length.max() > self.max_chars:
@@ -516,14 +567,16 @@ class Form(Env[FormLevel, FormState, FormParams]):
         """int32 [N + K, 12 + 3K]: element rows, then instruction rows.
 
         Element rows: ``OBS_COLUMNS`` (row_type 1; x, y, width, height in pixels), then three
-        blocks of K flags: the row (or its group/select) is the field slot k names; the row's
-        text is slot k's value (options, boxes); the text typed in the row is slot k's value.
+        blocks of K flags: the row (or its group, select or autocomplete field) is the field
+        slot k names; the row's text starts with slot k's value (options; a suggestion starts
+        with its slot's code); the text typed in the row is slot k's value. ``visible``: the row
+        is on the visible page and, for a suggestion, its list is open.
         Instruction rows: row_type 2, ``word`` the field's word, ``owner_word`` the value's first
         word, ``value_len`` its length, then slot k's one-hot in the first block.
         """
         level = state.level
         n, k = self.rows, self.slots
-        visible = engine.visible_rows(level, state.page)
+        visible = engine.shown_rows(state)
         owner_word = jnp.where(level.owner >= 0, level.word[jnp.maximum(level.owner, 0)], 0)
         valid = level.slot_valid[None, :]
         field = valid & (
@@ -531,7 +584,10 @@ class Form(Env[FormLevel, FormState, FormParams]):
             | (owner_word[:, None] == level.field_word[None, :])
         )
         field = field & (level.field_word[None, :] > 0)
-        text_is = valid & jnp.all(level.text[:, None, :] == level.slot_value[None, :, :], axis=2)
+        beyond = jnp.arange(level.text.shape[1]) >= level.slot_len[:, None]  # [K, C]
+        text_is = valid & jnp.all(
+            (level.text[:, None, :] == level.slot_value[None, :, :]) | beyond[None], axis=2
+        )
         value_is = valid & jnp.all(state.value[:, None, :] == level.slot_value[None, :, :], axis=2)
         elements = jnp.concatenate(
             [
@@ -609,7 +665,7 @@ class _Uniforms:
     """
 
     def __init__(self, key: PRNGKey, w: int, o: int, words: int, distinct: int, d: int) -> None:
-        total = w * (6 + 2 * o + o * words + words) + 2 * distinct + 2 * d + 1
+        total = w * (9 + 3 * o + o * words + words) + 2 * distinct + 2 * d + 1
         self._u = jax.random.uniform(key, (total,))
         self._at = 0
 
@@ -629,25 +685,26 @@ def _ints(u: Array, low: Array, high: Array) -> Array:
 
 
 def text_to_chars(text: str, width: int) -> Array:
-    """Character codes of a lowercase ASCII ``text`` padded to ``width`` (a constant)."""
-    codes = [ord(c) - ord("a") + 1 for c in text][:width]
+    """Character codes of ``text`` (``text.encode``) padded to ``width`` (a constant)."""
+    codes = encode(text)[:width]
     return jnp.asarray(codes + [0] * (width - len(codes)), jnp.int32)
 
 
 def page_height(max_widgets: int, max_options: int) -> int:
     """Pixel height of a page that fits the tallest form (every widget a group)."""
-    group = ROW_HEIGHT[Kind.HEADING] + max_options * CHOICE_HEIGHT
-    return TOP + max_widgets * max(group, ROW_HEIGHT[Kind.TEXT]) + 2 * BUTTON_HEIGHT
+    group = ROW_HEIGHT[Kind.TEXT] + max_options * CHOICE_HEIGHT  # an autocomplete's is tallest
+    return TOP + max_widgets * group + 2 * BUTTON_HEIGHT
 
 
 def _layout(kind: Array, page: Array, owner: Array, jitter: Array) -> Array:
     """int32 [N, 4] boxes: widgets stacked down each page, buttons in a bar below them."""
     n = kind.shape[0]
+    boxes = jnp.isin(kind, jnp.asarray([*engine.TEXT_KINDS]))
     height = jnp.select(
         [
-            jnp.isin(kind, jnp.asarray([Kind.TEXT, Kind.PASSWORD, Kind.SELECT])),
+            boxes | (kind == Kind.SELECT),
             kind == Kind.HEADING,
-            jnp.isin(kind, jnp.asarray([Kind.CHECKBOX, Kind.RADIO])),
+            jnp.isin(kind, jnp.asarray([Kind.CHECKBOX, Kind.RADIO, Kind.SUGGESTION])),
         ],
         [ROW_HEIGHT[Kind.TEXT], ROW_HEIGHT[Kind.HEADING], CHOICE_HEIGHT],
         0,
@@ -668,18 +725,19 @@ def _layout(kind: Array, page: Array, owner: Array, jitter: Array) -> Array:
     box_y = jnp.where(button, page_end + 8, y + jnp.where(height >= 36, 4, 2))
     width = jnp.select(
         [
-            jnp.isin(kind, jnp.asarray([Kind.TEXT, Kind.PASSWORD])),
+            boxes,
             kind == Kind.SELECT,
             kind == Kind.HEADING,
             jnp.isin(kind, jnp.asarray([Kind.CHECKBOX, Kind.RADIO])),
             button,
+            kind == Kind.SUGGESTION,
         ],
-        [INPUT_WIDTH, 200, 300, 16, BUTTON_WIDTH],
+        [INPUT_WIDTH, SELECT_WIDTH, 300, 16, BUTTON_WIDTH, SUGGESTION_WIDTH],
         0,
     )
     box_h = jnp.select(
-        [height >= 36, kind == Kind.HEADING, width == 16, button],
-        [28, 20, 16, BUTTON_HEIGHT],
+        [height >= 36, kind == Kind.HEADING, width == 16, button, kind == Kind.SUGGESTION],
+        [28, 20, 16, BUTTON_HEIGHT, CHOICE_HEIGHT - 4],
         0,
     )
     box = jnp.stack([box_x, box_y, width, box_h], axis=1).astype(jnp.int32)

@@ -3,9 +3,12 @@
 Row ``i`` becomes the element with id ``e{i}``: ``<input type=text|password|checkbox|radio>``,
 ``<select>`` with a ``--`` placeholder and one ``<option>`` per option row, ``<span>`` headings,
 ``<button>``s for Next, Submit and distractors, each absolutely positioned at its box. Text boxes
-carry ``maxlength`` (the table's width C). A small script shows the next page on Next, records the
-``FormData`` on submit and flags a distractor click in ``window.episode``, which the browser check
-reads (``browser.py``).
+carry ``maxlength`` (the table's width C). A date field is a text box with a ``mm/dd/yyyy``
+placeholder; an autocomplete field is a text box followed by one ``<div>`` per suggestion, shown
+(``visibility``) while the box's text is a non-empty proper prefix of the suggestion's. A small
+script keeps those lists up to date, fills a box from a clicked suggestion, shows the next page on
+Next, records the ``FormData`` on submit and flags a distractor click in ``window.episode``,
+which the browser check reads (``browser.py``).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from curriculax.envs.webform.engine import Kind
+from curriculax.envs.webform.engine import TEXT_KINDS, Kind
 from curriculax.envs.webform.form import INPUT_X
 from curriculax.envs.webform.text import decode
 
@@ -29,6 +32,8 @@ input.el[type=text], input.el[type=password] { padding: 2px 4px; border: 1px sol
 select.el { font: inherit; }
 button.el { font: inherit; padding: 0; }
 .lb { white-space: nowrap; }
+.sug { padding: 1px 4px; background: #f4f4f4; border: 1px solid #c5c5c5; cursor: pointer;
+  white-space: nowrap; }
 """
 
 _SCRIPT = """
@@ -57,6 +62,28 @@ for (const b of document.querySelectorAll("[data-next]")) {
 }
 for (const b of document.querySelectorAll("[data-distractor]")) {
   b.addEventListener("click", () => { if (!episode.ended) episode.ended = 2; });
+}
+function refresh(box) {
+  // A suggestion is listed while the box's text is a non-empty proper prefix of it.
+  const typed = box.value;
+  for (const s of document.querySelectorAll(`[data-box="${box.id}"]`)) {
+    const text = s.textContent;
+    const open = typed.length > 0 && typed.length < text.length && text.startsWith(typed);
+    s.style.visibility = open ? "visible" : "hidden";
+  }
+}
+for (const box of document.querySelectorAll("[data-suggest]")) {
+  for (const type of ["input", "change", "blur"]) {
+    box.addEventListener(type, () => refresh(box));
+  }
+  refresh(box);
+}
+for (const s of document.querySelectorAll("[data-box]")) {
+  s.addEventListener("click", () => {
+    const box = document.getElementById(s.dataset.box);
+    box.value = s.textContent;
+    refresh(box);
+  });
 }
 show(0);
 """
@@ -92,13 +119,14 @@ def form_html(level: Any, state: Any = None, title: str = "curriculax form") -> 
     pages: dict[int, list[str]] = {p: [] for p in range(int(lv["num_pages"]))}
     for i in range(rows):
         k = Kind(int(kind[i]))
-        if k in (Kind.PAD, Kind.OPTION):
+        if k in (Kind.PAD, Kind.OPTION, Kind.SUGGESTION):
             continue
         box, text = lv["box"][i], html.escape(decode(lv["text"][i]))
         out = pages[int(lv["page"][i])]
         ident = f'id="e{i}" class="el" style="{_pos(box)}"'
-        if k in (Kind.TEXT, Kind.PASSWORD):
-            kind_name = "text" if k == Kind.TEXT else "password"
+        if k in TEXT_KINDS:
+            kind_name = "password" if k == Kind.PASSWORD else "text"
+            extra = {Kind.DATE: ' placeholder="mm/dd/yyyy"', Kind.AUTOCOMPLETE: " data-suggest"}
             typed = html.escape(decode(value[i], int(value_len[i])), quote=True)
             label_x = int(box[0]) - INPUT_X + 8
             out.append(
@@ -106,8 +134,13 @@ def form_html(level: Any, state: Any = None, title: str = "curriculax form") -> 
             )
             out.append(
                 f'<input {ident} type="{kind_name}" name="e{i}" maxlength="{lv["value"].shape[1]}" '
-                f'value="{typed}">'
+                f'value="{typed}"{extra.get(k, "")}>'
             )
+            for j in np.flatnonzero((kind == Kind.SUGGESTION) & (lv["owner"] == i)):
+                out.append(
+                    f'<div id="e{j}" class="el sug" data-box="e{i}" style="{_pos(lv["box"][j])}'
+                    f'visibility:hidden">{html.escape(decode(lv["text"][j]))}</div>'
+                )
         elif k == Kind.SELECT:
             label_x = int(box[0]) - INPUT_X + 8
             out.append(

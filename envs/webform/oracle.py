@@ -17,19 +17,27 @@ def oracle_action(state: FormState, rows: int, slots: int) -> Array:
     """int32 []: the flat action that brings ``state`` one step closer to a successful submit.
 
     Text boxes holding anything but their goal are cleared, then typed into from the slot naming
-    them; a wrong checkbox is clicked; a select or radio group gets its goal option clicked.
+    them (an autocomplete field: its code typed, then its goal suggestion clicked); a wrong
+    checkbox is clicked; a select or radio group gets its goal option clicked.
     """
     level = state.level
     kind = level.kind
     visible = engine.visible_rows(level, state.page)
     wrong = level.scored & visible & ~engine.scores(state)
     i = jnp.argmax(wrong)
-    text_box = jnp.isin(kind[i], jnp.asarray([Kind.TEXT, Kind.PASSWORD]))
+    text_box = jnp.isin(kind[i], jnp.asarray([*engine.TEXT_KINDS]))
     slot = jnp.argmax(level.slot_valid & (level.field_word == level.word[i]))
+    goal_text = jnp.all(level.text == level.goal_value[i][None, :], axis=1)
+    suggestion = (level.owner == i) & (kind == Kind.SUGGESTION) & goal_text
+    open_now = suggestion & engine.shown_rows(state)
     fix_text = jnp.where(
-        state.value_len[i] > 0,
-        1 + rows + i,  # CLEAR(i)
-        1 + 2 * rows + i * slots + slot,  # TYPE(i, slot)
+        jnp.any(open_now),
+        1 + jnp.argmax(open_now),  # CLICK(the goal suggestion)
+        jnp.where(
+            state.value_len[i] > 0,
+            1 + rows + i,  # CLEAR(i)
+            1 + 2 * rows + i * slots + slot,  # TYPE(i, slot)
+        ),
     )
     goal_member = jnp.argmax((level.owner == i) & level.goal_on)
     fix = jnp.where(text_box, fix_text, jnp.where(kind[i] == Kind.CHECKBOX, 1 + i, 1 + goal_member))

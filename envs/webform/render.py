@@ -10,8 +10,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from curriculax.envs.webform.engine import FormState, Kind
+from curriculax.envs.webform.engine import TEXT_KINDS, FormState, Kind, shown_rows
 from curriculax.envs.webform.form import INPUT_X, PAGE_WIDTH, page_height
+from curriculax.envs.webform.text import DIGIT_0, MAX_CHAR
 from curriculax.types import Array
 
 _GLYPHS = (
@@ -23,12 +24,27 @@ _GLYPHS = (
     "#.# #.# #.# #.# ###", "#.# #.# #.# #.# .#.", "#.# #.# ### ### #.#", "#.# #.# .#. #.# #.#",
     "#.# #.# .#. .#. .#.", "### ..# .#. #.. ###",
 )  # fmt: skip
-#: [29, 5, 3] bool: padding, a-z, space (blank), then a block for password characters.
-_FONT = np.zeros((29, 5, 3), bool)
+_DIGITS = (
+    "### #.# #.# #.# ###",
+    ".#. ##. .#. .#. ###",
+    "##. ..# .#. #.. ###",
+    "##. ..# .#. ..# ##.",
+    "#.# #.# ### ..# ..#",
+    "### #.. ##. ..# ##.",
+    ".## #.. ### #.# ###",
+    "### ..# .#. .#. .#.",
+    "### #.# ### #.# ###",
+    "### #.# ### ..# ##.",
+    "..# ..# .#. #.. #..",
+)  # fmt: skip (0-9, then /)
+#: [40, 5, 3] bool: padding, a-z, space (blank), 0-9, /, then a block for password characters.
+_FONT = np.zeros((MAX_CHAR + 2, 5, 3), bool)
 for _i, _g in enumerate(_GLYPHS):
     _FONT[_i + 1] = [[c == "#" for c in line] for line in _g.split()]
-_FONT[28] = True  # a password character
-_PASSWORD_CHAR = 28
+for _i, _g in enumerate(_DIGITS):
+    _FONT[DIGIT_0 + _i] = [[c == "#" for c in line] for line in _g.split()]
+_PASSWORD_CHAR = MAX_CHAR + 1
+_FONT[_PASSWORD_CHAR] = True
 _SCALE, _ADVANCE = 2, 8
 
 WHITE = (255, 255, 255)
@@ -48,7 +64,7 @@ def render_form(state: FormState, max_widgets: int, max_options: int, max_pages:
     rows, width = level.text.shape
     ys, xs = jnp.mgrid[0:height, 0:PAGE_WIDTH]
     kind = level.kind
-    shown = (level.page == state.page) & (kind != Kind.PAD) & (kind != Kind.OPTION)
+    shown = shown_rows(state) & (kind != Kind.OPTION)
     # The text shown inside a select: its selected option's.
     option_on = (kind == Kind.OPTION) & state.on
     chosen = (
@@ -63,12 +79,12 @@ def render_form(state: FormState, max_widgets: int, max_options: int, max_pages:
         (kind == Kind.PASSWORD)[:, None] & (state.value > 0), _PASSWORD_CHAR, state.value
     )
     inner = jnp.where((kind == Kind.SELECT)[:, None], select_text, inner)
-    labelled = jnp.isin(kind, jnp.asarray([Kind.TEXT, Kind.PASSWORD, Kind.SELECT]))
+    labelled = jnp.isin(kind, jnp.asarray([*TEXT_KINDS, Kind.SELECT]))
     side = jnp.isin(kind, jnp.asarray([Kind.CHECKBOX, Kind.RADIO]))
     x, y, w, h = level.box.T
     outer_x = jnp.where(labelled, x - INPUT_X + 8, jnp.where(side, x + 24, x + 4))
     outer_y = jnp.where(side, y + 3, y + 9)
-    outer_y = jnp.where(kind == Kind.HEADING, y + 5, outer_y)
+    outer_y = jnp.where((kind == Kind.HEADING) | (kind == Kind.SUGGESTION), y + 5, outer_y)
     font = jnp.asarray(_FONT)
 
     def text_mask(chars, x0, y0):
@@ -84,7 +100,7 @@ def render_form(state: FormState, max_widgets: int, max_options: int, max_pages:
             (xs > x[i]) & (xs < x[i] + w[i] - 1) & (ys > y[i]) & (ys < y[i] + h[i] - 1)
         )
         button = jnp.isin(kind[i], jnp.asarray([Kind.NEXT, Kind.SUBMIT, Kind.DISTRACTOR]))
-        boxed = labelled[i] | side[i] | button
+        boxed = labelled[i] | side[i] | button | (kind[i] == Kind.SUGGESTION)
         fill = jnp.where(button, jnp.asarray(_COLORS["button"]), jnp.asarray(WHITE))
         tick = side[i] & state.on[i] & (xs >= x[i] + 4) & (xs < x[i] + w[i] - 4)
         tick = tick & (ys >= y[i] + 4) & (ys < y[i] + h[i] - 4)

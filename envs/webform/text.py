@@ -3,7 +3,8 @@
 A word id in ``[1, MAX_VOCAB]`` maps to its letters by arithmetic (no table: the id is scattered by
 a multiplication modulo ``MAX_VOCAB``, then read as mixed-radix digits), so the same word has
 the same spelling in JAX, in the exported HTML and in the browser. Text lives in fixed-width
-character arrays: 0 is padding, 1-26 are ``a``-``z``, 27 is a space. Because every word has the
+character arrays: 0 is padding, 1-26 are ``a``-``z``, 27 is a space, 28-37 are the digits
+``0``-``9`` and 38 is ``/`` (dates, ``mm/dd/yyyy``). Because every word has the
 same length and starts with a consonant followed by a vowel, two different word sequences never
 spell the same string, and no typed prefix is one repeated letter (Chromium's ``<select>``
 type-ahead treats such prefixes specially, so they never arise here).
@@ -22,6 +23,10 @@ WORD_LETTERS = 5
 #: Number of distinct words (20 x 5 x 20 x 5 x 20).
 MAX_VOCAB = 200_000
 SPACE = 27
+#: Code of the digit ``0`` (``1``-``9`` follow), and of ``/``.
+DIGIT_0, SLASH = 28, 38
+#: Largest character code.
+MAX_CHAR = SLASH
 _RADICES = (20, 5, 20, 5, 20)
 # Coprime with MAX_VOCAB, so id -> id * _SCATTER % MAX_VOCAB is a bijection that makes words of
 # nearby ids differ in every letter.
@@ -84,14 +89,41 @@ def words_to_chars(words: Array, count: Array, width: int) -> tuple[Array, Array
     return out.at[: spaced.shape[0]].set(spaced[:width]), length
 
 
+#: The character of each code (index 0, padding, is never printed).
+ALPHABET = "\0abcdefghijklmnopqrstuvwxyz 0123456789/"
+
+
 def decode(chars: np.ndarray, length: int | None = None) -> str:
     """The string of character codes (host side); stops at ``length`` or the first padding."""
     out = []
     for code in np.asarray(chars).tolist()[: length if length is not None else None]:
         if code == 0:
             break
-        out.append(" " if code == SPACE else chr(ord("a") + code - 1))
+        out.append(ALPHABET[code])
     return "".join(out)
+
+
+def encode(text: str) -> list[int]:
+    """Character codes of ``text`` (host side; lowercase letters, space, digits and ``/``).
+
+    Raises:
+        ValueError: a character outside that alphabet.
+    """
+    bad = sorted({c for c in text if c not in ALPHABET[1:]})
+    if bad:
+        raise ValueError(f"characters {bad} are outside the form alphabet {ALPHABET[1:]!r}")
+    return [ALPHABET.index(c) for c in text]
+
+
+def date_chars(month: Array, day: Array, year: Array) -> Array:
+    """``mm/dd/yyyy`` of int32 [...] month, day, year -> character codes int32 [..., 10]."""
+
+    def digits(number: Array, count: int) -> list[Array]:
+        return [DIGIT_0 + (number // 10**p) % 10 for p in reversed(range(count))]
+
+    slash = jnp.full(jnp.shape(month), SLASH, jnp.int32)
+    parts = [*digits(month, 2), slash, *digits(day, 2), slash, *digits(year, 4)]
+    return jnp.stack([jnp.asarray(p, jnp.int32) for p in parts], axis=-1)
 
 
 def word(word_id: int) -> str:

@@ -105,6 +105,7 @@ def _check_episode(browser, env_id, seed, rng, stats):
         assert got.on == want.on, where
         assert got.page == want.page, where
         assert got.ended == want.ended, where
+        assert got.listed == want.listed, where
         stats["steps"] += 1
         if got.focus != want.focus:
             stats["focus_differs"] += 1

@@ -69,7 +69,7 @@ def _slot_text(state, k):
 
 
 ALL_KINDS = ENV.make_params(
-    num_widgets=4, num_instructed=4, kind_weights=jnp.asarray([1.0, 0, 1, 1, 1]),
+    num_widgets=4, num_instructed=4, kind_weights=jnp.asarray([1.0, 0, 1, 1, 1, 1, 1]),
     words_per_value=2, max_steps=30,
 )  # fmt: skip
 
@@ -108,6 +108,7 @@ def test_instruction_rows_name_the_field_and_the_value_word():
 
 def test_generated_form_has_its_goal_in_the_instruction():
     params = ENV.make_params(num_widgets=4, num_instructed=3, words_per_value=2, num_pages=2)
+    seen = set()
     for seed in range(20):
         state = _start(ENV, params, seed)
         level = jax.tree.map(np.asarray, state.level)
@@ -118,21 +119,34 @@ def test_generated_form_has_its_goal_in_the_instruction():
         assert np.all(np.diff(pages) >= 0)  # page order
         for k in np.flatnonzero(level.slot_valid):
             value = decode(level.slot_value[k], level.slot_len[k])
-            assert len(value.split(" ")) == 2
+            headers = (*engine.TEXT_KINDS, Kind.SELECT, Kind.HEADING)
             named = [
                 i
                 for i in range(len(kind))
-                if level.word[i] == level.field_word[k]
-                and kind[i] in (Kind.TEXT, Kind.PASSWORD, Kind.SELECT, Kind.HEADING)
+                if level.word[i] == level.field_word[k] and kind[i] in headers
             ]
             assert len(named) == 1, "each slot names exactly one widget"
             row = named[0]
-            if kind[row] in (Kind.TEXT, Kind.PASSWORD):
-                assert decode(level.goal_value[row], level.goal_len[row]) == value
+            goal = decode(level.goal_value[row], level.goal_len[row])
+            if kind[row] == Kind.DATE:
+                month, day, year = (int(x) for x in value.split("/"))
+                assert goal == value and 1 <= month <= 12 and 1 <= day <= 28 and len(value) == 10
+                assert 2000 <= year < 2030
+            elif kind[row] == Kind.AUTOCOMPLETE:
+                # The slot is a code; the goal is the one suggestion that starts with it.
+                members = np.flatnonzero(level.owner == row)
+                hits = [j for j in members if decode(level.text[j]).startswith(value)]
+                assert len(value) == 5 and len(hits) == 1 and decode(level.text[hits[0]]) == goal
+                assert len(goal.split(" ")) == 2
+            elif kind[row] in (Kind.TEXT, Kind.PASSWORD):
+                assert len(value.split(" ")) == 2 and goal == value
             else:  # the option with this text is on in the goal
+                assert len(value.split(" ")) == 2
                 members = np.flatnonzero(level.owner == row)
                 hits = [j for j in members if decode(level.text[j]) == value]
                 assert len(hits) == 1 and level.goal_on[hits[0]]
+        seen.update(int(x) for x in kind)
+    assert {Kind.DATE, Kind.AUTOCOMPLETE, Kind.SUGGESTION} <= seen
 
 
 def test_typing_appends_up_to_maxlength_and_clear_empties():
@@ -155,8 +169,9 @@ def test_typing_appends_up_to_maxlength_and_clear_empties():
 
 def test_space_in_a_typed_value_toggles_checkbox_checks_radio_and_presses_buttons():
     state = _level_with([Kind.CHECKBOX, Kind.RADIO])
-    k = int(np.flatnonzero(np.asarray(state.level.slot_valid))[0])
-    assert SPACE in np.asarray(state.level.slot_value)[k]  # two words: one space
+    values = np.asarray(state.level.slot_value)
+    k = next(k for k in np.flatnonzero(np.asarray(state.level.slot_valid)) if SPACE in values[k])
+    k = int(k)  # a two-word value: one space
     box = _rows(state, Kind.CHECKBOX)[0]
     before = bool(state.on[box])
     state, *_ = _act(ENV, state, ALL_KINDS, Action.TYPE, box, k)
@@ -189,6 +204,91 @@ def test_select_type_ahead_follows_chromium():
     if other:
         again, *_ = _act(ENV, state, ALL_KINDS, Action.TYPE, select, int(other[0]))
         assert [bool(again.on[j]) for j in options] == [bool(state.on[j]) for j in options]
+
+
+def _chromium_typeahead(kind, owner, text, on, select, chars, length):
+    """Chromium's select type-ahead, key by key (the reference for ``engine._typeahead``)."""
+    rows = len(kind)
+    options = [r for r in range(rows) if kind[r] == Kind.OPTION and owner[r] == select]
+    selected = next((r for r in options if on[r]), select)
+    for c in range(length):
+        start = selected + 1 if c == 0 else selected
+        for step in range(rows):
+            r = (start + step) % rows
+            if r in options and list(text[r][: c + 1]) == list(chars[: c + 1]):
+                selected = r
+                break
+    return [r == selected if r in options else bool(on[r]) for r in range(rows)]
+
+
+def test_select_type_ahead_equals_a_key_by_key_walk_on_shared_prefixes():
+    from types import SimpleNamespace
+
+    rng = np.random.default_rng(0)
+    rows, width = 9, 4
+    kind = np.array([Kind.SELECT] + [Kind.OPTION] * 6 + [Kind.SELECT, Kind.OPTION])
+    owner = np.array([-1] + [0] * 6 + [-1, 7])
+
+    @jax.jit
+    def typeahead(text, on, chars, length):
+        level = SimpleNamespace(kind=jnp.asarray(kind), owner=jnp.asarray(owner), text=text)
+        return engine._typeahead(SimpleNamespace(level=level, on=on), 0, chars, length)
+
+    for _ in range(300):
+        # Two letters and a space, so options share prefixes and typing often wraps around.
+        lengths = rng.integers(1, width + 1, rows)
+        text = rng.choice([1, 2, SPACE], (rows, width)) * (np.arange(width) < lengths[:, None])
+        on = np.zeros(rows, bool)
+        if rng.random() < 0.7:
+            on[rng.integers(1, 7)] = True
+        on[8] = rng.random() < 0.5
+        chars = rng.choice([1, 2, SPACE], width)
+        length = int(rng.integers(0, width + 1))
+        got = typeahead(jnp.asarray(text), jnp.asarray(on), jnp.asarray(chars), length)
+        want = _chromium_typeahead(kind, owner, text, on, 0, chars, length)
+        assert [bool(x) for x in got] == want, (text.tolist(), on.tolist(), chars, length)
+
+
+def test_autocomplete_lists_matching_suggestions_and_a_click_fills_the_box():
+    state = _level_with([Kind.AUTOCOMPLETE])
+    box = _rows(state, Kind.AUTOCOMPLETE)[0]
+    suggestions = [j for j in _rows(state, Kind.SUGGESTION) if int(state.level.owner[j]) == box]
+    mask_of = jax.jit(ENV.action_mask)
+
+    def listed(s):
+        obs = np.asarray(ENV.observe(s, ALL_KINDS))
+        mask = np.asarray(mask_of(s, ALL_KINDS))
+        shown = [j for j in suggestions if obs[j, 2]]
+        assert shown == [j for j in suggestions if mask[1 + j]]  # clickable iff listed
+        return shown
+
+    assert listed(state) == []  # an empty box lists nothing
+    k = _slot_of(state, box)
+    code = _slot_text(state, k)
+    state, *_ = _act(ENV, state, ALL_KINDS, Action.TYPE, box, k)
+    (target,) = listed(state)  # the one suggestion starting with the code
+    assert decode(np.asarray(state.level.text)[target]).startswith(code)
+    hidden = next(j for j in suggestions if j != target)
+    same, *_ = _act(ENV, state, ALL_KINDS, Action.CLICK, hidden)
+    assert _text(same, box) == code  # a hidden suggestion cannot be clicked
+    state, *_ = _act(ENV, state, ALL_KINDS, Action.CLICK, target)
+    full = decode(np.asarray(state.level.text)[target])
+    assert _text(state, box) == full and int(state.focus) == engine.BODY
+    assert listed(state) == []  # the box holds the whole text: the list closes
+    assert bool(engine.scores(state)[box])
+    state, *_ = _act(ENV, state, ALL_KINDS, Action.CLEAR, box)
+    state, *_ = _act(ENV, state, ALL_KINDS, Action.TYPE, box, k)
+    state, *_ = _act(ENV, state, ALL_KINDS, Action.TYPE, box, k)
+    assert listed(state) == []  # the code twice starts no suggestion
+
+
+def test_a_date_field_takes_its_date_as_typed_text():
+    state = _level_with([Kind.DATE])
+    row = _rows(state, Kind.DATE)[0]
+    k = _slot_of(state, row)
+    state, *_ = _act(ENV, state, ALL_KINDS, Action.TYPE, row, k)
+    assert _text(state, row) == _slot_text(state, k) and bool(engine.scores(state)[row])
+    assert _text(state, row)[2] == "/" and _text(state, row)[5] == "/"
 
 
 def test_hidden_rows_and_refused_actions_change_nothing():
@@ -303,7 +403,7 @@ def test_out_of_bound_traced_params_are_clipped():
     )
     state = _start(ENV, wild)
     level = jax.tree.map(np.asarray, state.level)
-    headers = np.isin(level.kind, [Kind.TEXT, Kind.PASSWORD, Kind.SELECT, Kind.HEADING])
+    headers = np.isin(level.kind, [*engine.TEXT_KINDS, Kind.SELECT, Kind.HEADING])
     assert headers.sum() == ENV.max_widgets
     assert all(len(decode(level.slot_value[k]).split(" ")) == 1 for k in range(ENV.slots)
                if level.slot_valid[k])  # fmt: skip
