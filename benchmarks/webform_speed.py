@@ -32,6 +32,10 @@ TASKS = {
     "curriculax/EnterText-v0": "enter-text",
     "curriculax/ClickCheckboxes-v0": "click-checkboxes",
     "curriculax/ChooseList-v0": "choose-list",
+    "curriculax/EnterPassword-v0": "enter-password",
+    "curriculax/ClickOption-v0": "click-option",
+    "curriculax/FormSequence-v0": "form-sequence",
+    "curriculax/BookFlight-v0": "book-flight",
 }
 
 OURS = """
@@ -57,7 +61,7 @@ compiled = jax.jit(program).lower(jax.random.key(0), state).compile()
 compile_s = time.perf_counter() - start
 state, _ = compiled(jax.random.key(1), state)  # warm
 jax.block_until_ready(state)
-calls = max(1, int(2e6 // (batch * steps)))
+calls = max(3, int(3e5 // (batch * steps)))  # >= 300k steps, >= 3 calls
 wall, cpu = time.perf_counter(), time.process_time()
 for i in range(calls):
     state, _ = compiled(jax.random.key(i + 2), state)
