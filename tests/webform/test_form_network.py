@@ -13,14 +13,16 @@ from curriculax.agents.ppo.form_network import FormActorCritic, form_sizes
 from curriculax.agents.ppo.networks import make_network
 from curriculax.envs.webform import engine
 from curriculax.envs.webform.form import OBS_COLUMNS, Form
+from curriculax.envs.webform.oracle import oracle_action
 
 ENV = Form(max_widgets=4, max_options=3, max_words=2, max_pages=2, max_distractors=1)
 
 
-def _visited_states(env, params, count=48, seed=0):
-    """Observations and action masks of states reached by random valid actions (mid-episode)."""
+def _visited_states(env, params, count=64, seed=0):
+    """Observations and action masks of states reached by oracle and random valid actions."""
     reset, step = jax.jit(env.reset), jax.jit(env.step)
     mask_of = jax.jit(env.action_mask)
+    oracle = jax.jit(lambda s: oracle_action(s, env.rows, env.slots))
     rng = np.random.default_rng(seed)
     obs, state = reset(jax.random.key(seed), params)
     observations, masks = [], []
@@ -29,6 +31,8 @@ def _visited_states(env, params, count=48, seed=0):
         observations.append(np.asarray(obs))
         masks.append(mask)
         action = int(rng.choice(np.flatnonzero(mask)))
+        if rng.random() < 0.5:
+            action = int(oracle(state))
         if engine.decode_action(action, env.rows, env.slots)[0] == engine.Action.CLICK:
             kind = int(state.level.kind[action - 1])
             if kind in (engine.Kind.SUBMIT, engine.Kind.DISTRACTOR) and rng.random() < 0.8:
@@ -43,9 +47,12 @@ def _visited_states(env, params, count=48, seed=0):
 def network_and_states():
     params = ENV.default_params().replace(
         num_widgets=jnp.int32(4), num_instructed=jnp.int32(3), num_pages=jnp.int32(2),
-        num_distractors=jnp.int32(1),
+        num_distractors=jnp.int32(1), kind_weights=jnp.asarray([1.0, 1, 1, 1, 1, 1, 4]),
     )  # fmt: skip
     obs, masks = _visited_states(ENV, params)
+    kinds = obs[:, : ENV.rows, OBS_COLUMNS.index("kind")]
+    listed = obs[:, : ENV.rows, OBS_COLUMNS.index("visible")] > 0
+    assert np.any(listed & (kinds == engine.Kind.SUGGESTION))  # an open autocomplete list
     net = FormActorCritic(rows=ENV.rows, slots=ENV.slots)
     variables = net.init(jax.random.key(0), None, jnp.asarray(obs[None, :1]), jnp.zeros((1, 1)))
     return net, variables, obs, masks
