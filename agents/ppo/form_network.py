@@ -3,11 +3,11 @@
 ``Form``'s action space is ``Discrete(1 + 2N + NK)``: NOOP, CLICK(i), CLEAR(i) and TYPE(i, k)
 (``curriculax.envs.webform.engine``). A flat dense head over a pooled encoding would have to
 learn each index separately; here every element row and every instruction slot becomes a token,
-one set-attention block mixes them, and the logits are *pointers*: CLICK(i) and CLEAR(i) read
-token i, TYPE(i, k) reads tokens i and k and the observation's match flags between row i and
-slot k (field, option text, typed text). The same weights serve every row and slot, so one
-policy reads forms of any size. Actions that can change nothing
-(``Form.action_mask``, recomputed here from the observation) get probability 0.
+set-mixing blocks (``ContextBlock``) let each token read the whole form, and the logits are
+*pointers*: CLICK(i) and CLEAR(i) read token i, TYPE(i, k) reads tokens i and k and the
+observation's match flags between row i and slot k (field, option text, typed text). The same
+weights serve every row and slot, so one policy reads forms of any size. Actions that can change
+nothing (``Form.action_mask``, recomputed here from the observation) get probability 0.
 
 The observation is ``Form.observe``'s int32 [N + K, 12 + 3K]; word ids (columns ``word``,
 ``owner_word``) are not read: they are arbitrary labels, and the match flags say what they mean.
