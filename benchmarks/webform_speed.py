@@ -144,7 +144,7 @@ def main() -> None:
     parser.add_argument("--miniwob-steps", type=int, default=300)
     parser.add_argument("--out", help="append the Markdown report to this file")
     parser.add_argument(
-        "--samples", help="write every measurement to this JSON file as it arrives (resumable)"
+        "--samples", help="write every measurement so far to this JSON file after each one"
     )
     args = parser.parse_args()
     sys.path.insert(0, HERE)
@@ -156,6 +156,14 @@ def main() -> None:
     }
     ours: dict = {}
     peers: dict = {}
+
+    def save() -> None:
+        if args.samples:
+            with open(args.samples, "w") as f:
+                json.dump(
+                    {"miniwob": peers, "ours": {f"{t} {b}": v for (t, b), v in ours.items()}}, f
+                )
+
     for r in range(args.repeats):
         for task in args.tasks:
             print(f"round {r + 1}: MiniWoB++ {TASKS[task]}", flush=True)
@@ -163,10 +171,12 @@ def main() -> None:
                 args.miniwob_python, MINIWOB, [TASKS[task], args.miniwob_steps, r], browser
             )
             peers.setdefault(task, []).append(sample)
+            save()
             for batch in args.batches:
                 print(f"round {r + 1}: {task} B={batch}", flush=True)
                 sample = _run(sys.executable, OURS, [task, batch, args.steps, r])
                 ours.setdefault((task, batch), []).append(sample)
+                save()
     lines = [
         "### Web forms beside MiniWoB++ (`benchmarks/webform_speed.py`)",
         "",
