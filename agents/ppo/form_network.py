@@ -19,7 +19,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from curriculax.agents.ppo.networks import _dense
-from curriculax.envs.webform.engine import NOT_TYPEABLE, TEXT_KINDS, Kind
+from curriculax.envs.webform.engine import NOT_TYPEABLE, TEXT_KINDS, Kind, is_kind
 from curriculax.envs.webform.form import MAX_CHARS_LIMIT, OBS_COLUMNS, PAGE_WIDTH
 from curriculax.types import Array, PyTree
 
@@ -180,8 +180,8 @@ class FormActorCritic(nn.Module):
         )
 
         can_click = visible & present
-        can_clear = visible & jnp.isin(kind, jnp.asarray([int(x) for x in TEXT_KINDS]))
-        typeable = can_click & ~jnp.isin(kind, jnp.asarray([int(x) for x in NOT_TYPEABLE]))
+        can_clear = visible & is_kind(kind, TEXT_KINDS)
+        typeable = can_click & ~is_kind(kind, NOT_TYPEABLE)
         can_type = typeable[:, :, None] & slot_valid[:, None, :]
         allowed = jnp.concatenate(
             [jnp.ones_like(noop, bool), can_click, can_clear, can_type.reshape(-1, n * k)], axis=-1

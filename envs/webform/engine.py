@@ -210,7 +210,8 @@ def shown_rows(state: FormState) -> Array:
     return visible_rows(level, state.page) & ~closed
 
 
-def _is(kind: Array, kinds: tuple[Kind, ...]) -> Array:
+def is_kind(kind: Array, kinds: tuple[Kind, ...]) -> Array:
+    """Bool [...]: which entries of ``kind`` (int32 [...]) are one of ``kinds``."""
     return jnp.isin(kind, jnp.asarray([int(k) for k in kinds]))
 
 
@@ -220,8 +221,8 @@ def action_mask(state: FormState, rows: int, slots: int) -> Array:
     vis = shown_rows(state) & (state.ended == 0)
     kind = level.kind
     click = vis & (kind != Kind.PAD)
-    clear = vis & _is(kind, TEXT_KINDS)
-    typeable = vis & ~_is(kind, NOT_TYPEABLE)
+    clear = vis & is_kind(kind, TEXT_KINDS)
+    typeable = vis & ~is_kind(kind, NOT_TYPEABLE)
     typed = typeable[:, None] & level.slot_valid[None, :]
     return jnp.concatenate([jnp.ones(1, bool), click, clear, typed.reshape(-1)])
 
@@ -238,7 +239,7 @@ def scores(state: FormState) -> Array:
     ok_group = ~group_wrong
     kind = level.kind
     return jnp.where(
-        _is(kind, TEXT_KINDS), same_text, jnp.where(kind == Kind.CHECKBOX, ~wrong, ok_group)
+        is_kind(kind, TEXT_KINDS), same_text, jnp.where(kind == Kind.CHECKBOX, ~wrong, ok_group)
     )
 
 
@@ -318,10 +319,10 @@ def apply_action(state: FormState, action: Array, rows: int, slots: int) -> Form
     def click(s: FormState) -> FormState:
         on = jnp.where(kind == Kind.CHECKBOX, s.on.at[i].set(~s.on[i]), s.on)
         on = jnp.where(
-            _is(kind, (Kind.RADIO, Kind.OPTION)), jnp.where(same_group, idx == i, on), on
+            is_kind(kind, (Kind.RADIO, Kind.OPTION)), jnp.where(same_group, idx == i, on), on
         )
         focus = jnp.where(
-            _is(kind, (Kind.HEADING, Kind.NEXT, Kind.SUGGESTION)),
+            is_kind(kind, (Kind.HEADING, Kind.NEXT, Kind.SUGGESTION)),
             BODY,
             jnp.where(kind == Kind.OPTION, level.owner[i], i),
         )
@@ -340,7 +341,7 @@ def apply_action(state: FormState, action: Array, rows: int, slots: int) -> Form
     def clear(s: FormState) -> FormState:
         # chromedriver's clear() does nothing to an empty box; otherwise it focuses the box,
         # empties it and blurs it, leaving the focus on the body.
-        text = _is(kind, TEXT_KINDS) & (s.value_len[i] > 0)
+        text = is_kind(kind, TEXT_KINDS) & (s.value_len[i] > 0)
         return s.replace(
             value=jnp.where(text, s.value.at[i].set(0), s.value),
             value_len=jnp.where(text, s.value_len.at[i].set(0), s.value_len),
@@ -354,7 +355,7 @@ def apply_action(state: FormState, action: Array, rows: int, slots: int) -> Form
         src = jnp.clip(pos - start, 0, width - 1)
         appended = jnp.where((pos >= start) & (pos < start + length), chars[src], s.value[i])
         new_len = jnp.minimum(start + length, width)
-        text = _is(kind, TEXT_KINDS)
+        text = is_kind(kind, TEXT_KINDS)
         value = jnp.where(text, s.value.at[i].set(appended), s.value)
         value_len = jnp.where(text, s.value_len.at[i].set(new_len), s.value_len)
         # Space: toggles a checkbox (once per space), checks a radio, presses a button.
@@ -362,7 +363,7 @@ def apply_action(state: FormState, action: Array, rows: int, slots: int) -> Form
         on = jnp.where((kind == Kind.CHECKBOX) & (spaces % 2 == 1), s.on.at[i].set(~s.on[i]), s.on)
         on = jnp.where((kind == Kind.RADIO) & pressed, jnp.where(same_group, idx == i, on), on)
         on = jnp.where(kind == Kind.SELECT, _typeahead(s.replace(on=on), i, chars, length), on)
-        refused = _is(kind, NOT_TYPEABLE)
+        refused = is_kind(kind, NOT_TYPEABLE)
         focus = jnp.where(refused | ((kind == Kind.NEXT) & pressed), BODY, i)
         page = jnp.where((kind == Kind.NEXT) & pressed, s.page + 1, s.page)
         ended = jnp.where(

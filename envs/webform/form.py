@@ -445,7 +445,7 @@ class Form(Env[FormLevel, FormState, FormParams]):
         value = jnp.where(pre[:, None], goal_value, 0)
         value_len = jnp.where(pre, goal_len, 0)
         radio_heading = jnp.zeros(N, bool).at[owner].max(kind == Kind.RADIO, mode="drop")
-        scored = jnp.isin(kind, jnp.asarray([*engine.TEXT_KINDS, Kind.CHECKBOX, Kind.SELECT])) | (
+        scored = engine.is_kind(kind, (*engine.TEXT_KINDS, Kind.CHECKBOX, Kind.SELECT)) | (
             (kind == Kind.HEADING) & radio_heading
         )
         box = _layout(kind, page, owner, widget_jitter)
@@ -699,7 +699,7 @@ def page_height(max_widgets: int, max_options: int) -> int:
 def _layout(kind: Array, page: Array, owner: Array, jitter: Array) -> Array:
     """int32 [N, 4] boxes: widgets stacked down each page, buttons in a bar below them."""
     n = kind.shape[0]
-    boxes = jnp.isin(kind, jnp.asarray([*engine.TEXT_KINDS]))
+    boxes = engine.is_kind(kind, engine.TEXT_KINDS)
     height = jnp.select(
         [
             boxes | (kind == Kind.SELECT),

@@ -25,7 +25,7 @@ def oracle_action(state: FormState, rows: int, slots: int) -> Array:
     visible = engine.visible_rows(level, state.page)
     wrong = level.scored & visible & ~engine.scores(state)
     i = jnp.argmax(wrong)
-    text_box = jnp.isin(kind[i], jnp.asarray([*engine.TEXT_KINDS]))
+    text_box = engine.is_kind(kind[i], engine.TEXT_KINDS)
     slot = jnp.argmax(level.slot_valid & (level.field_word == level.word[i]))
     goal_text = jnp.all(level.text == level.goal_value[i][None, :], axis=1)
     suggestion = (level.owner == i) & (kind == Kind.SUGGESTION) & goal_text
