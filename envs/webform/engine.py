@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import enum
 
-import jax
 import jax.numpy as jnp
 from flax import struct
 
@@ -137,6 +136,11 @@ class FormState(EnvState):
         focus: int32 [], the focused row or ``BODY``.
         ended: int32 [], 0 while running, 1 submitted, 2 a distractor was clicked, 3 timed out.
         raw_reward: float32 [], MiniWoB++'s raw reward of the end (0 while running).
+        text_is: bool [N, K], ``text_matches`` of the level (fixed for the episode; kept so
+            that observing does not compare every row's text with every slot each step).
+        value_is: bool [N, K], ``value_matches`` of ``value``, updated by ``apply_action`` for
+            the one row whose text an action changes.
+        listed: bool [N], ``suggestions_open`` of ``value`` (updated likewise).
     """
 
     level: FormLevel
@@ -147,6 +151,9 @@ class FormState(EnvState):
     focus: Array
     ended: Array
     raw_reward: Array
+    text_is: Array
+    value_is: Array
+    listed: Array
 
 
 class Action(enum.IntEnum):
@@ -186,27 +193,51 @@ def decode_action(action: Array, rows: int, slots: int) -> tuple[Array, Array, A
     return kind.astype(jnp.int32), jnp.maximum(row, 0), slot
 
 
+def text_matches(level: FormLevel) -> Array:
+    """Bool [N, K]: row ``n``'s text starts with slot ``k``'s value (a valid slot)."""
+    beyond = jnp.arange(level.text.shape[1]) >= level.slot_len[:, None]  # [K, C]
+    same = (level.text[:, None, :] == level.slot_value[None, :, :]) | beyond[None]
+    return level.slot_valid[None, :] & jnp.all(same, axis=2)
+
+
+def value_matches(level: FormLevel, value: Array) -> Array:
+    """Bool [..., K]: the typed text ``value`` ([..., C]) is exactly slot ``k``'s value."""
+    same = jnp.all(value[..., None, :] == level.slot_value, axis=-1)
+    return level.slot_valid & same
+
+
 def visible_rows(level: FormLevel, page: Array) -> Array:
     """Bool [N]: rows on the visible page (padding never is)."""
     return (level.kind != Kind.PAD) & (level.page == page)
 
 
-def suggestions_open(level: FormLevel, value: Array, value_len: Array) -> Array:
-    """Bool [N]: suggestion rows whose box's text is a non-empty proper prefix of their own."""
-    box = jnp.maximum(level.owner, 0)
-    typed, typed_len = value[box], value_len[box]  # [N, C], [N]
+def _listed(level: FormLevel, typed: Array, typed_len: Array) -> Array:
+    """Bool [N]: suggestion rows listed while their box holds ``typed`` ([N, C] or [C]).
+
+    A suggestion is listed while the box's text (``typed_len`` characters, [N] or []) is a
+    non-empty proper prefix of its own.
+    """
     width = level.text.shape[1]
     text_len = jnp.sum(level.text > 0, axis=1)
-    prefix = jnp.all((typed == level.text) | (jnp.arange(width) >= typed_len[:, None]), axis=1)
+    beyond = jnp.arange(width) >= jnp.asarray(typed_len)[..., None]
+    prefix = jnp.all((typed == level.text) | beyond, axis=1)
     return (level.kind == Kind.SUGGESTION) & (typed_len > 0) & (typed_len < text_len) & prefix
+
+
+def suggestions_open(level: FormLevel, value: Array, value_len: Array) -> Array:
+    """Bool [N]: suggestion rows whose box's text is a non-empty proper prefix of their own."""
+    rows = level.text.shape[0]
+    # The box's text per row, gathered with a one-hot [N, N] (dense ops vectorise under vmap).
+    of_box = level.owner[:, None] == jnp.arange(rows)[None, :]
+    typed = jnp.sum(jnp.where(of_box[:, :, None], value[None], 0), axis=1)  # [N, C]
+    typed_len = jnp.sum(jnp.where(of_box, value_len[None], 0), axis=1)
+    return _listed(level, typed, typed_len)
 
 
 def shown_rows(state: FormState) -> Array:
     """Bool [N]: rows the user can see and act on: the visible page, less closed suggestions."""
     level = state.level
-    closed = (level.kind == Kind.SUGGESTION) & ~suggestions_open(
-        level, state.value, state.value_len
-    )
+    closed = (level.kind == Kind.SUGGESTION) & ~state.listed
     return visible_rows(level, state.page) & ~closed
 
 
@@ -235,7 +266,10 @@ def scores(state: FormState) -> Array:
         (state.value == level.goal_value) | (jnp.arange(width) >= level.goal_len[:, None]), axis=1
     )
     wrong = (state.on != level.goal_on) & (level.owner >= 0)
-    group_wrong = jnp.zeros(level.kind.shape, bool).at[level.owner].max(wrong, mode="drop")
+    rows = level.kind.shape[0]
+    # Row m's group has a wrong member: a one-hot [N, N] reduction (a scatter is slow under vmap).
+    members = level.owner[None, :] == jnp.arange(rows)[:, None]
+    group_wrong = jnp.any(members & wrong[None, :], axis=1)
     ok_group = ~group_wrong
     kind = level.kind
     return jnp.where(
@@ -273,7 +307,8 @@ def _typeahead(state: FormState, select: Array, chars: Array, length: Array) -> 
     later keys; a prefix nothing matches changes nothing. Prefix matches are nested (an option
     matching ``c + 1`` keys matches ``c``), so the walk has a closed form computed here without
     a loop: the first key's pick ``s1``, then the first option from ``s1`` (inclusive) that
-    matches the longest prefix anything matches.
+    matches the longest prefix anything matches (prefix lengths from each option's first
+    mismatch, not a cumulative sum, which XLA:CPU runs slowly).
     """
     level = state.level
     rows, width = level.text.shape
@@ -282,22 +317,26 @@ def _typeahead(state: FormState, select: Array, chars: Array, length: Array) -> 
     # The placeholder stands at the select's own row: searches start from it when nothing is on.
     selected = jnp.where(jnp.any(is_option & state.on), current, select)
     idx = jnp.arange(rows)
-    typed = jnp.arange(width) < length
-    prefix_ok = jnp.cumsum(level.text != chars[None, :], axis=1) == 0  # [rows, width]
-    match = is_option[:, None] & prefix_ok & typed[None, :]
-    longest = jnp.sum(jnp.any(match, axis=0)) - 1  # -1: not even the first key matches
+    # Keys of the typed value each option's text starts with (0 for other rows).
+    mismatch = level.text != chars[None, :]
+    common = jnp.where(jnp.any(mismatch, axis=1), jnp.argmax(mismatch, axis=1), width)
+    common = jnp.where(is_option, jnp.minimum(common, length), 0)
+    longest = jnp.max(common)  # 0: not even the first key matches
 
     def first_from(start: Array, candidates: Array) -> Array:
         return jnp.argmin(jnp.where(candidates, (idx - start) % rows, rows))
 
-    first_pick = first_from(selected + 1, match[:, 0])
-    final = first_from(first_pick, match[:, jnp.maximum(longest, 0)])
-    final = jnp.where(longest >= 0, final, selected)
+    first_pick = first_from(selected + 1, common >= 1)
+    final = jnp.where(longest > 0, first_from(first_pick, common == longest), selected)
     return jnp.where(is_option, idx == final, state.on)
 
 
 def apply_action(state: FormState, action: Array, rows: int, slots: int) -> FormState:
     """The state after one action (the episode's end is decided by the caller from ``ended``).
+
+    Every action type's effect is computed and merged with ``where`` over the rows: under
+    ``vmap`` that is cheaper than a ``lax.switch`` (which computes every branch anyway) and than
+    ``.at[i].set`` (a scatter). Reads of the target row are gathers (``x[i]``), which are cheap.
 
     Args:
         state: a running episode.
@@ -306,75 +345,80 @@ def apply_action(state: FormState, action: Array, rows: int, slots: int) -> Form
         slots: ``K``, instruction slots of the level.
     """
     level = state.level
-    kind_of_action, i, k = decode_action(action, rows, slots)
-    kind = level.kind[i]
-    visible = shown_rows(state)[i]
+    act, i, k = decode_action(action, rows, slots)
     width = level.value.shape[1]
-    idx = jnp.arange(rows)
+    idx, pos = jnp.arange(rows), jnp.arange(width)
+    at = idx == i  # bool [N], the target row
+    kind, owner = level.kind[i], level.owner[i]
+    live = shown_rows(state)[i]  # rows not shown take no action
+    slot_ok = level.slot_valid[k]
     chars = level.slot_value[k]
-    length = jnp.where(level.slot_valid[k], level.slot_len[k], 0)
-    spaces = jnp.sum((chars == 27) & (jnp.arange(width) < length))
-    same_group = (level.owner == level.owner[i]) & (level.owner >= 0)
+    length = jnp.where(slot_ok, level.slot_len[k], 0)
+    click = live & (act == Action.CLICK)
+    clear = live & (act == Action.CLEAR)
+    typed = live & (act == Action.TYPE) & slot_ok  # a slot beyond the instruction types nothing
+    spaces = jnp.sum((chars == 27) & (pos < length))
+    pressed = typed & (spaces > 0)  # a space presses a button or checks a radio
+    same_group = (level.owner == owner) & (level.owner >= 0)
+    text_box = is_kind(kind, TEXT_KINDS)
 
-    def click(s: FormState) -> FormState:
-        on = jnp.where(kind == Kind.CHECKBOX, s.on.at[i].set(~s.on[i]), s.on)
-        on = jnp.where(
-            is_kind(kind, (Kind.RADIO, Kind.OPTION)), jnp.where(same_group, idx == i, on), on
-        )
-        focus = jnp.where(
-            is_kind(kind, (Kind.HEADING, Kind.NEXT, Kind.SUGGESTION)),
-            BODY,
-            jnp.where(kind == Kind.OPTION, level.owner[i], i),
-        )
-        page = jnp.where(kind == Kind.NEXT, s.page + 1, s.page)
-        ended = jnp.where(kind == Kind.SUBMIT, 1, jnp.where(kind == Kind.DISTRACTOR, 2, s.ended))
-        # A suggestion fills its box with its text.
-        box = jnp.maximum(level.owner[i], 0)
-        pick = kind == Kind.SUGGESTION
-        value = jnp.where(pick, s.value.at[box].set(level.text[i]), s.value)
-        text_len = jnp.sum(level.text[i] > 0)
-        value_len = jnp.where(pick, s.value_len.at[box].set(text_len), s.value_len)
-        return s.replace(
-            on=on, focus=focus, page=page, ended=ended, value=value, value_len=value_len
-        )
+    # Text, of one row at most: TYPE appends up to maxlength (the row width C); CLEAR empties a
+    # box holding text (chromedriver leaves an empty one alone); CLICK on a suggestion puts its
+    # text in its box.
+    start = state.value_len[i]
+    shift = pos[:, None] - start == pos[None, :]  # [C, C]: position p takes character p - start
+    shifted = jnp.sum(jnp.where(shift, chars[None, :], 0), axis=1).astype(chars.dtype)
+    appended = jnp.where((pos >= start) & (pos < start + length), shifted, state.value[i])
+    write = typed & text_box
+    emptied = clear & text_box & (start > 0)
+    pick = click & (kind == Kind.SUGGESTION)
+    suggestion = level.text[i]
+    new_text = jnp.where(pick, suggestion, jnp.where(emptied, 0, appended))
+    new_len = jnp.where(
+        pick, jnp.sum(suggestion > 0), jnp.where(emptied, 0, jnp.minimum(start + length, width))
+    )
+    box = jnp.where(pick, owner, i)  # the row whose text changes
+    changes = write | emptied | pick
+    changed = changes & (idx == box)
+    value = jnp.where(changed[:, None], new_text[None], state.value)
+    value_len = jnp.where(changed, new_len, state.value_len)
+    value_is = jnp.where(changed[:, None], value_matches(level, new_text)[None], state.value_is)
+    relisted = changes & (level.owner == box)
+    listed = jnp.where(relisted, _listed(level, new_text, new_len), state.listed)
 
-    def clear(s: FormState) -> FormState:
-        # chromedriver's clear() does nothing to an empty box; otherwise it focuses the box,
-        # empties it and blurs it, leaving the focus on the body.
-        text = is_kind(kind, TEXT_KINDS) & (s.value_len[i] > 0)
-        return s.replace(
-            value=jnp.where(text, s.value.at[i].set(0), s.value),
-            value_len=jnp.where(text, s.value_len.at[i].set(0), s.value_len),
-            focus=jnp.where(text, BODY, s.focus),
-        )
+    # Flags: a checkbox toggles on a click or per space typed; a radio button or an option is
+    # chosen in its group; a select runs the type-ahead.
+    toggle = (kind == Kind.CHECKBOX) & (click | (typed & (spaces % 2 == 1)))
+    on = jnp.where(at & toggle, ~state.on, state.on)
+    choose = (click & is_kind(kind, (Kind.RADIO, Kind.OPTION))) | (pressed & (kind == Kind.RADIO))
+    on = jnp.where(choose & same_group, at, on)
+    on = jnp.where(typed & (kind == Kind.SELECT), _typeahead(state, i, chars, length), on)
 
-    def type_value(s: FormState) -> FormState:
-        # Text boxes: append up to maxlength (the row width C).
-        start = s.value_len[i]
-        pos = jnp.arange(width)
-        src = jnp.clip(pos - start, 0, width - 1)
-        appended = jnp.where((pos >= start) & (pos < start + length), chars[src], s.value[i])
-        new_len = jnp.minimum(start + length, width)
-        text = is_kind(kind, TEXT_KINDS)
-        value = jnp.where(text, s.value.at[i].set(appended), s.value)
-        value_len = jnp.where(text, s.value_len.at[i].set(new_len), s.value_len)
-        # Space: toggles a checkbox (once per space), checks a radio, presses a button.
-        pressed = spaces > 0
-        on = jnp.where((kind == Kind.CHECKBOX) & (spaces % 2 == 1), s.on.at[i].set(~s.on[i]), s.on)
-        on = jnp.where((kind == Kind.RADIO) & pressed, jnp.where(same_group, idx == i, on), on)
-        on = jnp.where(kind == Kind.SELECT, _typeahead(s.replace(on=on), i, chars, length), on)
-        refused = is_kind(kind, NOT_TYPEABLE)
-        focus = jnp.where(refused | ((kind == Kind.NEXT) & pressed), BODY, i)
-        page = jnp.where((kind == Kind.NEXT) & pressed, s.page + 1, s.page)
-        ended = jnp.where(
-            pressed & (kind == Kind.SUBMIT),
-            1,
-            jnp.where(pressed & (kind == Kind.DISTRACTOR), 2, s.ended),
-        )
-        changed = s.replace(value=value, value_len=value_len, on=on, focus=focus, page=page)
-        changed = changed.replace(ended=ended)
-        empty = ~level.slot_valid[k]
-        return jax.tree.map(lambda a, b: jnp.where(empty, a, b), s, changed)
-
-    new = jax.lax.switch(kind_of_action, (lambda s: s, click, clear, type_value), state)
-    return jax.tree.map(lambda a, b: jnp.where(visible, b, a), state, new)
+    # Focus: a click focuses its row (an option: its select); a heading, Next or a suggestion
+    # leaves it on the body; CLEAR blurs the box it empties; TYPE focuses the row unless refused
+    # (not typeable) or a space pressed Next (hidden with its page).
+    press = click | pressed
+    click_focus = jnp.where(
+        is_kind(kind, (Kind.HEADING, Kind.NEXT, Kind.SUGGESTION)),
+        BODY,
+        jnp.where(kind == Kind.OPTION, owner, i),
+    )
+    type_focus = jnp.where(is_kind(kind, NOT_TYPEABLE) | (pressed & (kind == Kind.NEXT)), BODY, i)
+    focus = jnp.where(click, click_focus, jnp.where(typed, type_focus, state.focus))
+    focus = jnp.where(emptied, BODY, focus)
+    page = jnp.where(press & (kind == Kind.NEXT), state.page + 1, state.page)
+    ended = jnp.where(
+        press & (kind == Kind.SUBMIT),
+        1,
+        jnp.where(press & (kind == Kind.DISTRACTOR), 2, state.ended),
+    )
+    return state.replace(
+        value=value,
+        value_len=value_len,
+        on=on,
+        focus=focus,
+        page=page,
+        ended=ended,
+        value_is=value_is,
+        listed=listed,
+    )

@@ -530,6 +530,9 @@ class Form(Env[FormLevel, FormState, FormParams]):
             focus=jnp.int32(BODY),
             ended=jnp.int32(0),
             raw_reward=jnp.float32(0.0),
+            text_is=engine.text_matches(level),
+            value_is=engine.value_matches(level, level.value),
+            listed=engine.suggestions_open(level, level.value, level.value_len),
         )
 
     def transition(
@@ -584,11 +587,6 @@ class Form(Env[FormLevel, FormState, FormParams]):
             | (owner_word[:, None] == level.field_word[None, :])
         )
         field = field & (level.field_word[None, :] > 0)
-        beyond = jnp.arange(level.text.shape[1]) >= level.slot_len[:, None]  # [K, C]
-        text_is = valid & jnp.all(
-            (level.text[:, None, :] == level.slot_value[None, :, :]) | beyond[None], axis=2
-        )
-        value_is = valid & jnp.all(state.value[:, None, :] == level.slot_value[None, :, :], axis=2)
         elements = jnp.concatenate(
             [
                 jnp.stack(
@@ -606,8 +604,8 @@ class Form(Env[FormLevel, FormState, FormParams]):
                     axis=1,
                 ).astype(jnp.int32),
                 field.astype(jnp.int32),
-                text_is.astype(jnp.int32),
-                value_is.astype(jnp.int32),
+                state.text_is.astype(jnp.int32),
+                state.value_is.astype(jnp.int32),
             ],
             axis=1,
         )
