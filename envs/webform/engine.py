@@ -141,6 +141,7 @@ class FormState(EnvState):
         value_is: bool [N, K], ``value_matches`` of ``value``, updated by ``apply_action`` for
             the one row whose text an action changes.
         listed: bool [N], ``suggestions_open`` of ``value`` (updated likewise).
+        text_ok: bool [N], ``goal_text_matches`` of ``value`` (updated likewise).
     """
 
     level: FormLevel
@@ -154,6 +155,7 @@ class FormState(EnvState):
     text_is: Array
     value_is: Array
     listed: Array
+    text_ok: Array
 
 
 class Action(enum.IntEnum):
@@ -204,6 +206,16 @@ def value_matches(level: FormLevel, value: Array) -> Array:
     """Bool [..., K]: the typed text ``value`` ([..., C]) is exactly slot ``k``'s value."""
     same = jnp.all(value[..., None, :] == level.slot_value, axis=-1)
     return level.slot_valid & same
+
+
+def goal_text_matches(level: FormLevel, value: Array, value_len: Array) -> Array:
+    """Bool [N]: rows whose text (``value`` int32 [N, C], ``value_len`` [N]) is their goal."""
+    return _same_text(value, value_len, level.goal_value, level.goal_len)
+
+
+def _same_text(value: Array, value_len: Array, goal: Array, goal_len: Array) -> Array:
+    beyond = jnp.arange(value.shape[-1]) >= goal_len[..., None]
+    return (value_len == goal_len) & jnp.all((value == goal) | beyond, axis=-1)
 
 
 def visible_rows(level: FormLevel, page: Array) -> Array:
@@ -261,10 +273,6 @@ def action_mask(state: FormState, rows: int, slots: int) -> Array:
 def scores(state: FormState) -> Array:
     """Bool [N]: rows whose state matches the goal (meaningful where ``level.scored``)."""
     level = state.level
-    width = level.value.shape[1]
-    same_text = (state.value_len == level.goal_len) & jnp.all(
-        (state.value == level.goal_value) | (jnp.arange(width) >= level.goal_len[:, None]), axis=1
-    )
     wrong = (state.on != level.goal_on) & (level.owner >= 0)
     rows = level.kind.shape[0]
     # Row m's group has a wrong member: a one-hot [N, N] reduction (a scatter is slow under vmap).
@@ -273,7 +281,9 @@ def scores(state: FormState) -> Array:
     ok_group = ~group_wrong
     kind = level.kind
     return jnp.where(
-        is_kind(kind, TEXT_KINDS), same_text, jnp.where(kind == Kind.CHECKBOX, ~wrong, ok_group)
+        is_kind(kind, TEXT_KINDS),
+        state.text_ok,
+        jnp.where(kind == Kind.CHECKBOX, ~wrong, ok_group),
     )
 
 
@@ -385,6 +395,8 @@ def apply_action(state: FormState, action: Array, rows: int, slots: int) -> Form
     value_is = jnp.where(changed[:, None], value_matches(level, new_text)[None], state.value_is)
     relisted = changes & (level.owner == box)
     listed = jnp.where(relisted, _listed(level, new_text, new_len), state.listed)
+    goal_ok = _same_text(new_text, new_len, level.goal_value[box], level.goal_len[box])
+    text_ok = jnp.where(changed, goal_ok, state.text_ok)
 
     # Flags: a checkbox toggles on a click or per space typed; a radio button or an option is
     # chosen in its group; a select runs the type-ahead.
@@ -421,4 +433,5 @@ def apply_action(state: FormState, action: Array, rows: int, slots: int) -> Form
         ended=ended,
         value_is=value_is,
         listed=listed,
+        text_ok=text_ok,
     )

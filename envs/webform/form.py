@@ -533,6 +533,7 @@ class Form(Env[FormLevel, FormState, FormParams]):
             text_is=engine.text_matches(level),
             value_is=engine.value_matches(level, level.value),
             listed=engine.suggestions_open(level, level.value, level.value_len),
+            text_ok=engine.goal_text_matches(level, level.value, level.value_len),
         )
 
     def transition(
@@ -587,37 +588,30 @@ class Form(Env[FormLevel, FormState, FormParams]):
             | (owner_word[:, None] == level.field_word[None, :])
         )
         field = field & (level.field_word[None, :] > 0)
-        elements = jnp.concatenate(
+        columns = jnp.stack(
             [
-                jnp.stack(
-                    [
-                        (level.kind != Kind.PAD).astype(jnp.int32),
-                        level.kind,
-                        visible,
-                        state.on,
-                        jnp.arange(n) == state.focus,
-                        level.word,
-                        owner_word,
-                        *level.box.T,
-                        state.value_len,
-                    ],
-                    axis=1,
-                ).astype(jnp.int32),
-                field.astype(jnp.int32),
-                state.text_is.astype(jnp.int32),
-                state.value_is.astype(jnp.int32),
+                (level.kind != Kind.PAD).astype(jnp.int32),
+                level.kind,
+                visible,
+                state.on,
+                jnp.arange(n) == state.focus,
+                level.word,
+                owner_word,
             ],
             axis=1,
+        ).astype(jnp.int32)
+        flags = jnp.concatenate([field, state.text_is, state.value_is], axis=1)
+        elements = jnp.concatenate(
+            [columns, level.box, state.value_len[:, None], flags.astype(jnp.int32)], axis=1
         )
-        first_word = word_of(level.slot_value)
-        slots = jnp.zeros((k, elements.shape[1]), jnp.int32)
-        slots = slots.at[:, 0].set(2 * level.slot_valid)
-        slots = slots.at[:, 5].set(level.field_word)
-        slots = slots.at[:, 6].set(jnp.where(level.slot_valid, first_word, 0))
-        slots = slots.at[:, 11].set(level.slot_len)
-        slots = slots.at[:, 12 : 12 + k].set(
-            jnp.eye(k, dtype=jnp.int32) * level.slot_valid[:, None]
-        )
+        first_word = jnp.where(level.slot_valid, word_of(level.slot_value), 0)
+        zeros = [jnp.zeros(k, jnp.int32)] * 4
+        slot_columns = jnp.stack(
+            [2 * level.slot_valid, *zeros, level.field_word, first_word, *zeros, level.slot_len],
+            axis=1,
+        ).astype(jnp.int32)
+        one_hot = jnp.eye(k, dtype=jnp.int32) * level.slot_valid[:, None]
+        slots = jnp.concatenate([slot_columns, one_hot, jnp.zeros((k, 2 * k), jnp.int32)], axis=1)
         return jnp.concatenate([elements, slots])
 
     def observation_space(self, params: FormParams) -> Box:

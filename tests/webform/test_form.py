@@ -282,6 +282,49 @@ def test_autocomplete_lists_matching_suggestions_and_a_click_fills_the_box():
     assert listed(state) == []  # the code twice starts no suggestion
 
 
+def test_kept_matches_equal_a_recomputation_after_every_action():
+    """``apply_action`` updates only the changed row's matches, open lists and goal check."""
+    batch, steps = 32, 20
+    params = ALL_KINDS.replace(prefill=jnp.float32(0.3))
+    keys = jax.random.split(jax.random.key(5), batch)
+    _, state = jax.jit(jax.vmap(ENV.reset, (0, None)))(keys, params)
+    rows, slots = ENV.rows, ENV.slots
+
+    @jax.jit
+    def step(key, state):
+        mask = jax.vmap(ENV.action_mask, (0, None))(state, params)
+        pick_key, any_key, coin_key = jax.random.split(key, 3)
+        valid = jax.random.categorical(pick_key, jnp.where(mask, 0.0, -jnp.inf))
+        anything = jax.random.randint(any_key, (batch,), 0, mask.shape[1])
+        action = jnp.where(jax.random.uniform(coin_key, (batch,)) < 0.8, valid, anything)
+        state = jax.vmap(engine.apply_action, (0, 0, None, None))(state, action, rows, slots)
+        fresh = jax.vmap(ENV.init_state, (0, 0, None))(keys, state.level, params)
+        done = state.ended > 0  # start over, so that every trace keeps acting
+        state = jax.tree.map(
+            lambda a, b: jnp.where(done.reshape((-1,) + (1,) * (a.ndim - 1)), a, b), fresh, state
+        )
+        level = state.level
+        want = (
+            jax.vmap(engine.value_matches)(level, state.value),
+            jax.vmap(engine.suggestions_open)(level, state.value, state.value_len),
+            jax.vmap(engine.goal_text_matches)(level, state.value, state.value_len),
+            jax.vmap(engine.text_matches)(level),
+        )
+        return state, want
+
+    seen = np.zeros(3, int)
+    for t in range(steps):
+        state, (value_is, listed, text_ok, text_is) = step(jax.random.key(t), state)
+        np.testing.assert_array_equal(state.value_is, value_is)
+        np.testing.assert_array_equal(state.listed, listed)
+        np.testing.assert_array_equal(state.text_ok, text_ok)
+        np.testing.assert_array_equal(state.text_is, text_is)
+        text_rows = np.isin(np.asarray(state.level.kind), [int(k) for k in engine.TEXT_KINDS])
+        seen[:2] += [np.asarray(value_is).any(), np.asarray(listed).any()]
+        seen[2] += (np.asarray(text_ok) & text_rows & (np.asarray(state.value_len) > 0)).any()
+    assert seen.min() > 0, seen  # typed matches, open lists and finished boxes were all visited
+
+
 def test_a_date_field_takes_its_date_as_typed_text():
     state = _level_with([Kind.DATE])
     row = _rows(state, Kind.DATE)[0]
