@@ -184,8 +184,14 @@ class Form(Env[FormLevel, FormState, FormParams]):
 
     @property
     def slots(self) -> int:
-        """``K``: instruction slots (a checkbox group may name every box)."""
-        return self.max_widgets * self.max_options
+        """``K``: instruction slots: one per widget, one per box of a checkbox group.
+
+        With fixed ``widgets`` only their checkbox groups take ``max_options`` slots (BookFlight's
+        four fields need 4, not 16: smaller observations, action spaces and steps); a
+        procedural form's widgets may all be checkbox groups.
+        """
+        kinds = self.widgets or ("checkbox",) * self.max_widgets
+        return sum(self.max_options if kind == "checkbox" else 1 for kind in kinds)
 
     @property
     def distinct_words(self) -> int:
@@ -344,7 +350,8 @@ class Form(Env[FormLevel, FormState, FormParams]):
             option_len,
             jnp.where(texty[:, None], typed_len[:, None], option_len[w_idx, chosen][:, None]),
         )
-        slot_order = jnp.argsort(jnp.where(slot_on.reshape(-1), draw(W * M), 2.0))
+        # Named pairs first, in random order; at most K of them (``slots``).
+        slot_order = jnp.argsort(jnp.where(slot_on.reshape(-1), draw(W * M), 2.0))[: self.slots]
         slot_valid = slot_on.reshape(-1)[slot_order]
         field_word = jnp.where(slot_valid, jnp.repeat(label_word, M)[slot_order], 0)
         slot_value = jnp.where(slot_valid[:, None], slot_chars.reshape(W * M, C)[slot_order], 0)
