@@ -214,6 +214,7 @@ def goal_text_matches(level: FormLevel, value: Array, value_len: Array) -> Array
 
 
 def _same_text(value: Array, value_len: Array, goal: Array, goal_len: Array) -> Array:
+    """Bool [...]: texts ([..., C], lengths [...]) equal to goal texts of ``goal_len``."""
     beyond = jnp.arange(value.shape[-1]) >= goal_len[..., None]
     return (value_len == goal_len) & jnp.all((value == goal) | beyond, axis=-1)
 
@@ -238,12 +239,8 @@ def _listed(level: FormLevel, typed: Array, typed_len: Array) -> Array:
 
 def suggestions_open(level: FormLevel, value: Array, value_len: Array) -> Array:
     """Bool [N]: suggestion rows whose box's text is a non-empty proper prefix of their own."""
-    rows = level.text.shape[0]
-    # The box's text per row, gathered with a one-hot [N, N] (dense ops vectorise under vmap).
-    of_box = level.owner[:, None] == jnp.arange(rows)[None, :]
-    typed = jnp.sum(jnp.where(of_box[:, :, None], value[None], 0), axis=1)  # [N, C]
-    typed_len = jnp.sum(jnp.where(of_box, value_len[None], 0), axis=1)
-    return _listed(level, typed, typed_len)
+    box = jnp.maximum(level.owner, 0)
+    return _listed(level, value[box], value_len[box])
 
 
 def shown_rows(state: FormState) -> Array:
