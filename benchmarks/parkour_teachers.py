@@ -4,7 +4,10 @@ TMA (ICML 2021, its repository's results) trains a SAC walker for 20M steps on P
 teacher and reports the share of its 100-task test set mastered (return > 230): Random 27.3 %
 (±10.7), ALP-GMM 42.7 % (±11.2), 16 seeds each, every run a single-env Box2D job sized for a
 72-hour limit on 2 CPU cores. Here: PPO (the package's, every seed vmapped in one jitted
-program), our Parkour (our CPPN, so the task space is ours, see docs/environments.md), the
+program; with a teacher every update is a round that restarts all envs on the teacher's tasks,
+so a round must cover a whole 2,000-step episode: 16 envs x 2,048 steps by default, the usual
+PPO shape for BipedalWalker, i.e. 16 tasks per round and ~10k tasks per 20M steps, TMA's
+order), our Parkour (our CPPN, so the task space is ours, see docs/environments.md), the
 ``walking`` test set shipped with the package, TMA's task space (θ, water level; creepers off as
 in TMA's walking runs) and ALP-GMM's TMA settings (fit every 150 tasks, 5 % random tasks, returns
 mapped from TMA's Parkour range [-150, 360]). "Random" is the same teacher with every task
@@ -13,7 +16,8 @@ uniform in the box.
     python benchmarks/parkour_teachers.py [--steps 20000000] [--seeds 3] [--out FILE]
 
 Reported per teacher: % of the test set mastered by the greedy policy at the end (mean ± std over
-seeds, and each seed), the training wall time on this machine, and TMA's figures beside them.
+seeds, and each seed), the training return at the end (per seed: a 0 % share is read with it),
+the training wall time on this machine, and TMA's figures beside them.
 """
 
 from __future__ import annotations
@@ -62,11 +66,27 @@ def mastered(train, net_params, env, seed: int) -> float:
     return float(np.asarray(result.solved).mean())
 
 
+def final_return(metrics: dict, seed: int, updates: int = 10) -> float:
+    """Mean training return of seed ``seed`` over its last ``updates`` updates that ended episodes.
+
+    A run whose test share is 0 is read with this: a student that never learned to walk, or one
+    that walks only on the tasks its teacher picked.
+    """
+    returns = np.asarray(metrics["return_mean"][seed])
+    ended = np.nonzero(np.asarray(metrics["episodes"][seed]) > 0)[0][-updates:]
+    return float(returns[ended].mean()) if ended.size else float("nan")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=20_000_000)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--teachers", nargs="+", default=["random", "alpgmm"])
+    parser.add_argument("--num-envs", type=int, default=16, help="tasks per round")
+    parser.add_argument(
+        "--num-steps", type=int, default=2048, help="steps per round, >= the 2,000-step cap"
+    )
+    parser.add_argument("--minibatches", type=int, default=32)
     parser.add_argument("--out", help="also append the table to this file")
     args = parser.parse_args()
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -74,12 +94,23 @@ def main() -> None:
     from report import emit
 
     env, params = curriculax.make("curriculax/Parkour-v0")
-    config = PPOConfig(total_timesteps=args.steps, **WALKER_HYPERPARAMETERS)
+    if args.num_steps < int(params.max_steps):
+        parser.error(
+            f"--num-steps {args.num_steps} is shorter than an episode ({int(params.max_steps)} "
+            "steps): with a teacher every round restarts its envs, so no episode would end"
+        )
+    hyper = {
+        **WALKER_HYPERPARAMETERS,
+        "num_envs": args.num_envs,
+        "num_steps": args.num_steps,
+        "num_minibatches": args.minibatches,
+    }
+    config = PPOConfig(total_timesteps=args.steps, **hyper)
     rows = []
     for name in args.teachers:
         train = make_train(config, env, params, teacher=teacher(name, env, params))
         start = time.perf_counter()
-        runners, _ = jax.block_until_ready(
+        runners, metrics = jax.block_until_ready(
             jax.jit(jax.vmap(train))(jax.random.split(jax.random.key(0), args.seeds))
         )
         wall = time.perf_counter() - start
@@ -87,8 +118,9 @@ def main() -> None:
             100 * mastered(train, jax.tree.map(lambda x, i=i: x[i], runners.params), env, i)
             for i in range(args.seeds)
         ]
-        rows.append((name, shares, wall))
-        print(f"{name}: mastered {shares} % in {wall:.0f} s", flush=True)
+        returns = [final_return(metrics, i) for i in range(args.seeds)]
+        rows.append((name, shares, returns, wall))
+        print(f"{name}: mastered {shares} %, training return {returns}, {wall:.0f} s", flush=True)
     lines = [
         "### Parkour walker: Random vs ALP-GMM (TeachMyAgent's headline comparison)",
         "",
@@ -96,14 +128,15 @@ def main() -> None:
         f"{config.num_steps} steps, {args.steps:,} env steps per seed, {args.seeds} seeds "
         "vmapped; greedy policy on the shipped `walking` set (100 tasks, one episode each).",
         "",
-        "| teacher | % mastered (mean ± std) | per seed | wall (all seeds) "
-        "| TMA, SAC, 20M, 16 seeds |",
-        "| --- | --- | --- | --- | --- |",
+        "| teacher | % mastered (mean ± std) | per seed | training return at the end, per seed "
+        "| wall (all seeds) | TMA, SAC, 20M, 16 seeds |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
-    for name, shares, wall in rows:
+    for name, shares, returns, wall in rows:
         lines.append(
             f"| {name} | {np.mean(shares):.1f} ± {np.std(shares):.1f} | "
-            f"{', '.join(f'{s:.0f}' for s in shares)} | {wall / 60:.0f} min | {TMA[name]} |"
+            f"{', '.join(f'{s:.0f}' for s in shares)} | {', '.join(f'{r:.0f}' for r in returns)} "
+            f"| {wall / 60:.0f} min | {TMA[name]} |"
         )
     emit(lines, args.out)
 
