@@ -13,7 +13,8 @@ in TMA's walking runs) and ALP-GMM's TMA settings (fit every 150 tasks, 5 % rand
 mapped from TMA's Parkour range [-150, 360]). "Random" is the same teacher with every task
 uniform in the box.
 
-    python benchmarks/parkour_teachers.py [--steps 20000000] [--seeds 3] [--out FILE]
+    python benchmarks/parkour_teachers.py [--steps 20000000] [--seeds 3] [--num-envs 16]
+        [--num-steps 2048] [--minibatches 32] [--out FILE]
 
 Reported per teacher: % of the test set mastered by the greedy policy at the end (mean ± std over
 seeds, and each seed), the training return at the end (per seed: a 0 % share is read with it),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 
@@ -524,3 +525,32 @@ def test_malformed_levels_are_rejected_before_tracing():
             ENV.coerce_level(bad)
     with pytest.raises(ValueError, match="shape"):
         ENV.coerce_level(level.replace(kind=level.kind[:3]))
+
+
+class _AllSlots(Form):
+    """A form with the upper bound of slots (every widget a checkbox group)."""
+
+    @property
+    def slots(self) -> int:
+        return self.max_widgets * self.max_options
+
+
+@pytest.mark.parametrize("env_id", [*WEB_IDS, None])
+def test_slots_count_every_pair_a_level_names(env_id):
+    # Procedural: four instructed checkbox groups, the most pairs a level can name.
+    checkboxes = jnp.asarray([0.0, 0, 1, 0, 0, 0, 0])
+    procedural = ENV.make_params(num_widgets=4, num_instructed=4, kind_weights=checkboxes)
+    env, params = curriculax.make(env_id) if env_id else (ENV, procedural)
+    wide = copy.copy(env)
+    wide.__class__ = _AllSlots
+    keys = jax.random.split(jax.random.key(7), 32)
+
+    def draw(e):
+        levels = jax.jit(jax.vmap(lambda k: e.sample_level(k, params)))(keys)
+        return jax.tree.map(np.asarray, levels)
+
+    level, upper = draw(env), draw(wide)
+    k = env.slots
+    assert not upper.slot_valid[:, k:].any(), f"{env_id}: a level names more than {k} pairs"
+    for field in ("slot_valid", "field_word", "slot_value", "slot_len"):
+        np.testing.assert_array_equal(getattr(level, field), getattr(upper, field)[:, :k])
