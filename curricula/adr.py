@@ -77,6 +77,8 @@ class ADR(Teacher[ADRState]):
         env: the env.
         params: Params whose non-task fields every level keeps (default: the env's).
         dims: the Params fields to adapt (default: every adaptable field; see ``ParamSpace``).
+        bounds: dimension name -> (low, high) inside the env's bounds: the box the teacher
+            searches (default: the env's bounds; see ``ParamSpace``).
         initial: the starting point, float [d] in env units (default: the box's low corner, the
             easiest tasks of every grid family: fewest walls, rooms, crossings, smallest size).
         boundary_prob: probability that a task pins one dimension to a boundary.
@@ -101,6 +103,7 @@ class ADR(Teacher[ADRState]):
         params: EnvParams | None = None,
         *,
         dims: list[str] | None = None,
+        bounds: dict[str, tuple[float, float]] | None = None,
         initial: Sequence[float] | np.ndarray | None = None,
         boundary_prob: float = 0.7,
         step_size: float = 0.1,
@@ -111,7 +114,7 @@ class ADR(Teacher[ADRState]):
     ) -> None:
         super().__init__(env, params)
         owner = type(self).__name__
-        self.space = ParamSpace(env, self.params, dims)
+        self.space = ParamSpace(env, self.params, dims, bounds)
         require_unit(owner, "boundary_prob", boundary_prob)
         require_unit(owner, "step_size", step_size, open_low=True)
         require_positive_int(owner, "queue_length", queue_length)

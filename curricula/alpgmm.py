@@ -227,6 +227,8 @@ class ALPGMM(Teacher[ALPGMMState]):
         env: the env.
         params: Params whose non-task fields every level keeps (default: the env's).
         dims: the Params fields to adapt (default: every adaptable field; see ``ParamSpace``).
+        bounds: dimension name -> (low, high) inside the env's bounds: the box the teacher
+            searches (default: the env's bounds; see ``ParamSpace``).
         fit_rate: finished tasks between fits; each fit uses the last ``fit_rate`` of them.
         max_k: the largest number of components tried (k = 2..max_k).
         random_task_ratio: probability that a task is uniform in the box once a mixture exists.
@@ -253,6 +255,7 @@ class ALPGMM(Teacher[ALPGMMState]):
         params: EnvParams | None = None,
         *,
         dims: list[str] | None = None,
+        bounds: dict[str, tuple[float, float]] | None = None,
         fit_rate: int = 150,
         max_k: int = 10,
         random_task_ratio: float = 0.05,
@@ -264,7 +267,7 @@ class ALPGMM(Teacher[ALPGMMState]):
     ) -> None:
         super().__init__(env, params)
         owner = type(self).__name__
-        self.space = ParamSpace(env, self.params, dims)
+        self.space = ParamSpace(env, self.params, dims, bounds)
         bootstrap = fit_rate if bootstrap is None else bootstrap
         for name, value in (
             ("fit_rate", fit_rate),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jax
@@ -29,12 +29,16 @@ class ParamSpace:
     episode knob stays the trainer's, and it does not change the level) and it is not boolean.
     By default every adaptable field of non-zero width is a dimension, in ``param_bounds()``
     order; ``dims`` picks some (a zero-width field may be picked: it then stays at its bound).
-    Fields that are not dimensions keep their value in ``params``.
+    Fields that are not dimensions keep their value in ``params``. ``bounds`` narrows a
+    dimension's range inside the env's (TeachMyAgent's teachers take their box the same way,
+    e.g. a walker's Parkour tasks kept mostly dry).
 
     Args:
         env: the env.
         params: the Params whose non-dimension fields every task keeps (default: the env's).
         dims: names of the fields to adapt, in order (default: every adaptable field).
+        bounds: dimension name -> (low, high), a sub-range of the env's bounds (default: the
+            env's bounds for every dimension).
 
     Attributes:
         names: tuple of the d field names.
@@ -44,11 +48,17 @@ class ParamSpace:
 
     Raises:
         ValueError: on an empty, repeated or unknown name in ``dims`` (the message lists the
-            adaptable fields), or an env without any adaptable field.
+            adaptable fields), an env without any adaptable field, or a ``bounds`` entry that
+            names no dimension, is not a finite pair with low <= high, or leaves the env's
+            bounds.
     """
 
     def __init__(
-        self, env: Env, params: EnvParams | None = None, dims: Sequence[str] | None = None
+        self,
+        env: Env,
+        params: EnvParams | None = None,
+        dims: Sequence[str] | None = None,
+        bounds: Mapping[str, tuple[float, float]] | None = None,
     ) -> None:
         if not isinstance(env, Env):
             raise TypeError(f"a ParamSpace needs a curriculax Env, got {type(env).__name__}")
@@ -57,21 +67,21 @@ class ParamSpace:
         if jnp.ndim(params.max_steps) != 0:
             raise ValueError("a ParamSpace is built on one shared Params, not per-env ones")
         fields = {f.name for f in dataclasses.fields(params)}
-        bounds = env.param_bounds()
+        env_bounds = env.param_bounds()
         adaptable = [
             name
-            for name in bounds
+            for name in env_bounds
             if name in fields
             and name != "max_steps"
             and jnp.asarray(getattr(params, name)).dtype != jnp.bool_
         ]
         env_name = type(env).__name__
         if dims is None:
-            dims = [name for name in adaptable if bounds[name][1] > bounds[name][0]]
+            dims = [name for name in adaptable if env_bounds[name][1] > env_bounds[name][0]]
             if not dims:
                 raise ValueError(
                     f"{env_name} has no curriculum-adaptable Params field (numeric, bounded, "
-                    f"of non-zero width, other than max_steps); its bounds are {bounds}"
+                    f"of non-zero width, other than max_steps); its bounds are {env_bounds}"
                 )
         else:
             if isinstance(dims, str):
@@ -86,16 +96,24 @@ class ParamSpace:
                 )
             if len(set(dims)) != len(dims):
                 raise ValueError(f"dims {dims} names a field twice")
+        box = {**env_bounds, **_check_narrowing(env_name, env_bounds, dims, bounds)}
         self.env = env
         self.params = params
         self.names: tuple[str, ...] = tuple(dims)
-        self.low = np.asarray([bounds[n][0] for n in self.names], np.float32)
-        self.high = np.asarray([bounds[n][1] for n in self.names], np.float32)
+        self.low = np.asarray([box[n][0] for n in self.names], np.float32)
+        self.high = np.asarray([box[n][1] for n in self.names], np.float32)
         self._dtypes = [jnp.asarray(getattr(params, n)).dtype for n in self.names]
         self.integer = np.asarray([jnp.issubdtype(t, jnp.integer) for t in self._dtypes], bool)
         # Integer fields take whole values inside their bounds.
-        self._int_low = [float(math.ceil(bounds[n][0])) for n in self.names]
-        self._int_high = [float(math.floor(bounds[n][1])) for n in self.names]
+        self._int_low = [float(math.ceil(box[n][0])) for n in self.names]
+        self._int_high = [float(math.floor(box[n][1])) for n in self.names]
+        empty = [
+            n
+            for n, lo, hi in zip(self.names, self._int_low, self._int_high, strict=True)
+            if lo > hi
+        ]
+        if empty:
+            raise ValueError(f"bounds leave no whole value for the integer fields {empty}")
         self._span = np.where(self.high > self.low, self.high - self.low, 1.0).astype(np.float32)
 
     def __repr__(self) -> str:
@@ -158,6 +176,37 @@ class ParamSpace:
         params = jax.vmap(self.to_params)(x)
         keys = jax.random.split(key, x.shape[0])
         return jax.vmap(self.env.sample_level)(keys, params)
+
+
+def _check_narrowing(
+    env_name: str,
+    env_bounds: dict[str, tuple[float, float]],
+    dims: Sequence[str],
+    narrow: Mapping[str, tuple[float, float]] | None,
+) -> dict[str, tuple[float, float]]:
+    """``narrow`` checked against the dimensions and the env's bounds, as float pairs."""
+    if narrow is None:
+        return {}
+    if not isinstance(narrow, Mapping):
+        raise ValueError(f"bounds must map dimension names to (low, high), got {narrow!r}")
+    checked = {}
+    for name, pair in narrow.items():
+        if name not in dims:
+            raise ValueError(f"bounds names {name!r}, which is not a dimension; dims: {list(dims)}")
+        try:
+            low, high = (float(v) for v in pair)
+        except (TypeError, ValueError):
+            raise ValueError(f"bounds[{name!r}] must be a pair (low, high), got {pair!r}") from None
+        env_low, env_high = env_bounds[name]
+        if not (math.isfinite(low) and math.isfinite(high) and low <= high):
+            raise ValueError(f"bounds[{name!r}] needs finite low <= high, got {pair!r}")
+        if low < env_low or high > env_high:
+            raise ValueError(
+                f"bounds[{name!r}] = {pair!r} leaves {env_name}'s bounds "
+                f"[{env_low:g}, {env_high:g}]"
+            )
+        checked[name] = (low, high)
+    return checked
 
 
 def check_reward_range(owner: str, reward_range: Any) -> tuple[float, float]:

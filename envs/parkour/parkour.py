@@ -56,10 +56,17 @@ class Parkour(ParkourEnvBase[ParkourParams]):
 
     Args:
         body: the embodiment (``EMBODIMENTS``); default TMA's benchmark walker.
+        hull_critical: for walkers, whether the hull touching the terrain is a fall (-100, end
+            of the episode) as in Stump Tracks and gymnasium's BipedalWalker. TMA's Parkour says
+            no (the default); PPO then settles on a safe gait that drags the hull and never
+            learns to walk (docs/benchmarks.md), so training runs may want yes. Climbers' and
+            swimmers' falls are their own and unchanged.
     """
 
-    def __init__(self, body: str = "old_classic_bipedal") -> None:
-        super().__init__(body, hull_critical=False, water_flags=True)
+    def __init__(self, body: str = "old_classic_bipedal", hull_critical: bool = False) -> None:
+        if not isinstance(hull_critical, bool):
+            raise TypeError(f"hull_critical must be a bool, got {hull_critical!r}")
+        super().__init__(body, hull_critical=hull_critical, water_flags=True)
 
     def default_params(self) -> ParkourParams:
         """A dry track with θ = 0 and no creepers."""

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import curriculax
+from curriculax.curricula import make_teacher
 from curriculax.curricula.adr import ADR, FREE, HIGH, LOW
 from curriculax.curricula.alpgmm import (
     ALPGMM,
@@ -94,6 +95,43 @@ def test_explicit_dims_and_their_errors(maze, multiroom):
             ParamSpace(maze, dims=bad)
     with pytest.raises(ValueError, match="twice"):
         ParamSpace(multiroom, dims=["num_rooms", "num_rooms"])
+
+
+def test_bounds_narrow_a_dimension_inside_the_envs_box(multiroom):
+    space = ParamSpace(multiroom, bounds={"max_room_size": (5, 7)})
+    np.testing.assert_array_equal(space.low, [1, 5])
+    np.testing.assert_array_equal(space.high, [6, 7])
+    np.testing.assert_allclose(space.from_unit(jnp.array([0.0, 1.0])), [1, 7])
+    p = space.to_params(jnp.array([9.0, 99.0]))
+    assert (int(p.num_rooms), int(p.max_room_size)) == (6, 7)
+
+
+@pytest.mark.parametrize(
+    ("bounds", "message"),
+    [
+        ({"rooms": (1, 2)}, "not a dimension"),
+        ({"max_room_size": (7, 5)}, "low <= high"),
+        ({"max_room_size": (3, 7)}, r"leaves MultiRoom's bounds \[4, 10\]"),
+        ({"max_room_size": 5}, "must be a pair"),
+        ({"max_room_size": (5.2, 5.8)}, "no whole value"),
+        ([("max_room_size", (5, 7))], "must map dimension names"),
+    ],
+)
+def test_bad_bounds_are_clear_errors(multiroom, bounds, message):
+    with pytest.raises(ValueError, match=message):
+        ParamSpace(multiroom, bounds=bounds)
+
+
+@pytest.mark.parametrize("name", ["adr", "alpgmm"])
+def test_teachers_draw_levels_only_inside_narrowed_bounds(empty, name):
+    teacher = make_teacher(name, empty, bounds={"room_size": (5, 6)})
+    state = teacher.init(jax.random.key(0), 256)
+    _, batch = jax.jit(teacher.sample, static_argnums=2)(state, jax.random.key(1), 256)
+    # An 8x8 grid holding a room of side r: 64 - (r - 2)**2 wall cells (55 for 5, 48 for 6).
+    walls = np.asarray(jnp.sum(batch.levels.grid[..., 0] == Obj.WALL, axis=(1, 2)))
+    assert set(walls.tolist()) <= {55, 48}
+    if name == "alpgmm":  # uniform before its first fit: both sizes
+        assert set(walls.tolist()) == {55, 48}
 
 
 @pytest.mark.parametrize("env_id", ["curriculax/FourRooms-v0", "curriculax/LavaGapS5-v0"])

@@ -149,6 +149,8 @@ def test_unknown_body_is_a_clear_error():
         Parkour(body="fish2")
     with pytest.raises(ValueError, match="unknown parkour body"):
         embodiment("nope")
+    with pytest.raises(TypeError, match="hull_critical must be a bool"):
+        Parkour(hull_critical="yes")
 
 
 def test_params_outside_bounds_are_rejected_on_the_host_and_clipped_when_traced():
@@ -212,7 +214,9 @@ def _moved(state, **q):
 
 
 def test_hull_on_the_ground_ends_stump_tracks_with_minus_100_but_not_parkour():
-    for env, critical in ((STUMPS, True), (PARKOUR, False)):
+    """TMA's rule; ``Parkour(hull_critical=True)`` opts into Stump Tracks' fall."""
+    hull_critical, _ = curriculax.make("curriculax/Parkour-v0", hull_critical=True)
+    for env, critical in ((STUMPS, True), (PARKOUR, False), (hull_critical, True)):
         params = env.default_params()
         _, state = _reset(env, params)
         upside_down = _moved(state, q1=terrain.PAD_Y + 0.1, q2=math.pi)
