@@ -20,7 +20,8 @@ PPO settles on a gait that drags the hull and never walks (docs/benchmarks.md); 
 TMA's (hull contact allowed), and the stricter share is reported beside it.
 
     python benchmarks/parkour_teachers.py [--steps 20000000] [--seeds 3] [--num-envs 16]
-        [--num-steps 2048] [--minibatches 32] [--water-max 0.15] [--tma-falls] [--out FILE]
+        [--num-steps 2048] [--minibatches 32] [--water-max 0.15] [--terrain-scale 1]
+        [--tma-falls] [--out FILE]
 
 Reported per teacher: % of the test set mastered by the greedy policy at the end (mean ± std over
 seeds, and each seed) on TMA's Parkour and on the training env, the training return at the end
@@ -100,6 +101,9 @@ def main() -> None:
         "--water-max", type=float, default=0.15, help="top of the teachers' water range"
     )
     parser.add_argument(
+        "--terrain-scale", type=float, default=1.0, help="Parkour(terrain_scale=...), > 0"
+    )
+    parser.add_argument(
         "--tma-falls",
         action="store_true",
         help="train under TMA's Parkour rule too (hull contact is not a fall)",
@@ -110,8 +114,11 @@ def main() -> None:
     from machine_info import describe_machine
     from report import emit
 
-    test_env, _ = curriculax.make("curriculax/Parkour-v0")
-    env, params = curriculax.make("curriculax/Parkour-v0", hull_critical=not args.tma_falls)
+    scale = args.terrain_scale
+    test_env, _ = curriculax.make("curriculax/Parkour-v0", terrain_scale=scale)
+    env, params = curriculax.make(
+        "curriculax/Parkour-v0", hull_critical=not args.tma_falls, terrain_scale=scale
+    )
     if args.num_steps < int(params.max_steps):
         parser.error(
             f"--num-steps {args.num_steps} is shorter than an episode ({int(params.max_steps)} "
@@ -148,8 +155,9 @@ def main() -> None:
         f"Machine: {describe_machine(('flax', 'optax'))}. PPO {config.num_envs} envs x "
         f"{config.num_steps} steps, {args.steps:,} env steps per seed, {args.seeds} seeds "
         f"vmapped; trained with hull contact {'allowed (TMA)' if args.tma_falls else 'a fall'}, "
-        f"water in [0, {args.water_max:g}]; greedy policy on the shipped `walking` set (100 "
-        "tasks, one episode each) of TMA's Parkour, and of the training env.",
+        f"water in [0, {args.water_max:g}], terrain scale {scale:g}; greedy policy on the "
+        "shipped `walking` set (100 tasks, one episode each) of TMA's Parkour, and of the "
+        "training env.",
         "",
         "| teacher | % mastered (mean ± std) | per seed | training env: % mastered, per seed "
         "| training return at the end, per seed | wall (all seeds) | TMA, SAC, 20M, 16 seeds |",

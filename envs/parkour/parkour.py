@@ -61,11 +61,26 @@ class Parkour(ParkourEnvBase[ParkourParams]):
             no (the default); PPO then settles on a safe gait that drags the hull and never
             learns to walk (docs/benchmarks.md), so training runs may want yes. Climbers' and
             swimmers' falls are their own and unchanged.
+        terrain_scale: multiplies the CPPN's relief (ground and ceiling gap), > 0; 1 is the
+            measured default of docs/environments.md. Larger is harder for every θ (TMA's
+            ``terrain_cppn_scale`` plays the same part).
     """
 
-    def __init__(self, body: str = "old_classic_bipedal", hull_critical: bool = False) -> None:
+    def __init__(
+        self,
+        body: str = "old_classic_bipedal",
+        hull_critical: bool = False,
+        terrain_scale: float = 1.0,
+    ) -> None:
         if not isinstance(hull_critical, bool):
             raise TypeError(f"hull_critical must be a bool, got {hull_critical!r}")
+        if (
+            not isinstance(terrain_scale, (int, float))
+            or isinstance(terrain_scale, bool)
+            or not 0.0 < terrain_scale < float("inf")
+        ):
+            raise ValueError(f"terrain_scale must be a finite number > 0, got {terrain_scale!r}")
+        self.terrain_scale = float(terrain_scale)
         super().__init__(body, hull_critical=hull_critical, water_flags=True)
 
     def default_params(self) -> ParkourParams:
@@ -103,6 +118,7 @@ class Parkour(ParkourEnvBase[ParkourParams]):
             params.water_level,
             jnp.clip(params.creeper_height, *CREEPER_HEIGHT_BOUNDS),
             jnp.clip(params.creeper_spacing, *CREEPER_SPACING_BOUNDS),
+            self.terrain_scale,
         )
 
     window = staticmethod(parkour_window)

@@ -157,6 +157,7 @@ def parkour_track(
     water_level: Array,
     creeper_height: Array,
     creeper_spacing: Array,
+    scale: float = 1.0,
 ) -> ParkourTrack:
     """Generates a Parkour track (inputs are clipped to their documented ranges).
 
@@ -166,13 +167,15 @@ def parkour_track(
         water_level: float32 [], in [0, 1].
         creeper_height: float32 [], mean creeper length, m (0: no creepers).
         creeper_spacing: float32 [], gap between creepers, m (at least 0.01).
+        scale: static, multiplies the relief of the ground and of the ceiling's gap (TMA's
+            ``terrain_cppn_scale`` divides its CPPN's outputs the same way).
 
     Returns:
         The track.
     """
     theta = jnp.nan_to_num(jnp.asarray(theta, jnp.float32))
     u = jnp.linspace(0.0, 1.0, TRACK_SEGMENTS + 1)
-    out = AMPLITUDE * (cppn(theta, u) - cppn(theta, jnp.zeros(1)))
+    out = scale * AMPLITUDE * (cppn(theta, u) - cppn(theta, jnp.zeros(1)))
     pad = jnp.zeros(PAD_SEGMENTS)
     ground = PAD_Y + jnp.concatenate([pad, out[:, 0]])
     ceiling = (
