@@ -16,7 +16,7 @@ with every task uniform in the box.
 
 One deliberate difference: the student trains with the hull's touching the terrain as a fall
 (``Parkour(hull_critical=True)``, Stump Tracks' and gymnasium's rule). Under TMA's Parkour rule
-PPO settles on a gait that drags the hull and never walks (docs/benchmarks.md); the test is
+PPO settles on a slow gait that never falls and never finishes (docs/benchmarks.md); the test is
 TMA's (hull contact allowed), and the stricter share is reported beside it.
 
     python benchmarks/parkour_teachers.py [--steps 20000000] [--seeds 3] [--num-envs 16]

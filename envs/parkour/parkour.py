@@ -58,12 +58,12 @@ class Parkour(ParkourEnvBase[ParkourParams]):
         body: the embodiment (``EMBODIMENTS``); default TMA's benchmark walker.
         hull_critical: for walkers, whether the hull touching the terrain is a fall (-100, end
             of the episode) as in Stump Tracks and gymnasium's BipedalWalker. TMA's Parkour says
-            no (the default); PPO then settles on a safe gait that drags the hull and never
-            learns to walk (docs/benchmarks.md), so training runs may want yes. Climbers' and
+            no (the default); PPO then settles on a slow gait that never falls and never
+            finishes a track (docs/benchmarks.md), so training runs may want yes. Climbers' and
             swimmers' falls are their own and unchanged.
         terrain_scale: multiplies the CPPN's relief (ground and ceiling gap), > 0; 1 is the
-            measured default of docs/environments.md. Larger is harder for every θ (TMA's
-            ``terrain_cppn_scale`` plays the same part).
+            measured default of docs/environments.md. Larger gives steeper slopes and lower
+            clearances for every θ (TMA's ``terrain_cppn_scale`` plays the same part).
     """
 
     def __init__(

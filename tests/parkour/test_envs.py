@@ -170,6 +170,7 @@ def test_terrain_scale_multiplies_the_relief_of_ground_and_ceiling_gap():
     open_ = np.asarray(base.ceiling_y > base.ground_y) & np.asarray(
         scaled.ceiling_y > scaled.ground_y
     )  # where neither closed (a closed gap is clipped to 0)
+    assert open_.sum() > 100 and np.abs(gap[open_]).max() > 0.5  # a varying gap to scale
     np.testing.assert_allclose(scaled_gap[open_], 2.5 * gap[open_], atol=1e-4)
 
 
