@@ -9,10 +9,12 @@ so a round must cover a whole 2,000-step episode: 16 envs x 2,048 steps by defau
 PPO shape for BipedalWalker, i.e. 16 tasks per round and ~10k tasks per 20M steps, TMA's
 order), our Parkour (our CPPN, so the task space is ours, see docs/environments.md), the
 ``walking`` test set shipped with the package, TMA's task space for walkers (θ, water level;
-creepers off as in TMA's walking runs; water searched over the test set's [0, 0.15], where TMA's
-own scale keeps most walker tasks dry) and ALP-GMM's TMA settings (fit every 150 tasks, 5 %
-random tasks, returns mapped from TMA's Parkour range [-150, 360]). "Random" is the same teacher
-with every task uniform in the box.
+creepers off as in TMA's walking runs; water over its whole [0, 1], as TMA's teachers search
+their whole water range, though the test set's walking tasks stay at or below 0.15: deep water
+is part of the box a teacher must learn to avoid or use) and ALP-GMM's TMA settings (fit every
+150 tasks, 5 % random tasks, returns mapped from TMA's Parkour range [-150, 360]). "Random" is
+the same teacher with every task uniform in the box. The terrain scale is the env's default,
+calibrated with this script's Random teacher (docs/benchmarks.md).
 
 One deliberate difference: the student trains with the hull's touching the terrain as a fall
 (``Parkour(hull_critical=True)``, Stump Tracks' and gymnasium's rule). Under TMA's Parkour rule
@@ -20,7 +22,7 @@ PPO settles on a slow gait that never falls and never finishes (docs/benchmarks.
 TMA's (hull contact allowed), and the stricter share is reported beside it.
 
     python benchmarks/parkour_teachers.py [--steps 20000000] [--seeds 3] [--num-envs 16]
-        [--num-steps 2048] [--minibatches 32] [--water-max 0.15] [--terrain-scale 1]
+        [--num-steps 2048] [--minibatches 32] [--water-max 1] [--terrain-scale 1.4]
         [--tma-falls] [--out FILE]
 
 Reported per teacher: % of the test set mastered by the greedy policy at the end (mean ± std over
@@ -45,6 +47,7 @@ from curriculax.agents.ppo import PPOConfig, make_train
 from curriculax.agents.ppo.config import WALKER_HYPERPARAMETERS
 from curriculax.curricula import make_teacher
 from curriculax.envs.parkour import test_sets
+from curriculax.envs.parkour.terrain import TERRAIN_SCALE
 
 #: TMA's Parkour walker results (% mastered after 20M steps, mean ± std over 16 seeds).
 TMA = {"random": "27.3 ± 10.7", "alpgmm": "42.7 ± 11.2"}
@@ -98,10 +101,13 @@ def main() -> None:
     )
     parser.add_argument("--minibatches", type=int, default=32)
     parser.add_argument(
-        "--water-max", type=float, default=0.15, help="top of the teachers' water range"
+        "--water-max", type=float, default=1.0, help="top of the teachers' water range"
     )
     parser.add_argument(
-        "--terrain-scale", type=float, default=1.0, help="Parkour(terrain_scale=...), > 0"
+        "--terrain-scale",
+        type=float,
+        default=TERRAIN_SCALE,
+        help="Parkour(terrain_scale=...), > 0; default the env's",
     )
     parser.add_argument(
         "--tma-falls",

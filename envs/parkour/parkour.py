@@ -10,6 +10,7 @@ from curriculax.envs.parkour.env import MAX_STEPS, ParkourEnvBase
 from curriculax.envs.parkour.terrain import (
     NUM_KNOTS,
     SEGMENT,
+    TERRAIN_SCALE,
     ParkourTrack,
     parkour_profile,
     parkour_track,
@@ -61,16 +62,17 @@ class Parkour(ParkourEnvBase[ParkourParams]):
             no (the default); PPO then settles on a slow gait that never falls and never
             finishes a track (docs/benchmarks.md), so training runs may want yes. Climbers' and
             swimmers' falls are their own and unchanged.
-        terrain_scale: multiplies the CPPN's relief (ground and ceiling gap), > 0; 1 is the
-            measured default of docs/environments.md. Larger gives steeper slopes and lower
-            clearances for every θ (TMA's ``terrain_cppn_scale`` plays the same part).
+        terrain_scale: multiplies the CPPN's relief (ground and ceiling gap), > 0; default
+            ``terrain.TERRAIN_SCALE`` = 1.4, calibrated on PPO (docs/environments.md). Larger
+            gives steeper slopes and lower clearances for every θ (TMA's ``terrain_cppn_scale``
+            plays the same part).
     """
 
     def __init__(
         self,
         body: str = "old_classic_bipedal",
         hull_critical: bool = False,
-        terrain_scale: float = 1.0,
+        terrain_scale: float = TERRAIN_SCALE,
     ) -> None:
         if not isinstance(hull_critical, bool):
             raise TypeError(f"hull_critical must be a bool, got {hull_critical!r}")

@@ -159,19 +159,22 @@ def test_unknown_body_is_a_clear_error():
 def test_terrain_scale_multiplies_the_relief_of_ground_and_ceiling_gap():
     params = PARKOUR.default_params().replace(theta_2=jnp.float32(0.5))
     key = jax.random.key(0)
-    base = PARKOUR.sample_level(key, params)
-    steep, _ = curriculax.make("curriculax/Parkour-v0", terrain_scale=2.5)
-    scaled = steep.sample_level(key, params)
+    unit, _ = curriculax.make("curriculax/Parkour-v0", terrain_scale=1.0)
+    base = unit.sample_level(key, params)
     relief = np.asarray(base.ground_y) - terrain.PAD_Y
-    assert np.abs(relief).max() > 0.5  # the task has relief to scale
-    np.testing.assert_allclose(np.asarray(scaled.ground_y) - terrain.PAD_Y, 2.5 * relief, atol=1e-4)
     gap = np.asarray(base.ceiling_y - base.ground_y) - terrain.CEILING_GAP
-    scaled_gap = np.asarray(scaled.ceiling_y - scaled.ground_y) - terrain.CEILING_GAP
-    open_ = np.asarray(base.ceiling_y > base.ground_y) & np.asarray(
-        scaled.ceiling_y > scaled.ground_y
-    )  # where neither closed (a closed gap is clipped to 0)
-    assert open_.sum() > 100 and np.abs(gap[open_]).max() > 0.5  # a varying gap to scale
-    np.testing.assert_allclose(scaled_gap[open_], 2.5 * gap[open_], atol=1e-4)
+    assert np.abs(relief).max() > 0.5  # the task has relief to scale
+    for env, factor in ((PARKOUR, terrain.TERRAIN_SCALE), (Parkour(terrain_scale=2.5), 2.5)):
+        scaled = env.sample_level(key, params)
+        np.testing.assert_allclose(
+            np.asarray(scaled.ground_y) - terrain.PAD_Y, factor * relief, atol=1e-4
+        )
+        scaled_gap = np.asarray(scaled.ceiling_y - scaled.ground_y) - terrain.CEILING_GAP
+        open_ = np.asarray(base.ceiling_y > base.ground_y) & np.asarray(
+            scaled.ceiling_y > scaled.ground_y
+        )  # where neither closed (a closed gap is clipped to 0)
+        assert open_.sum() > 100 and np.abs(gap[open_]).max() > 0.5  # a varying gap to scale
+        np.testing.assert_allclose(scaled_gap[open_], factor * gap[open_], atol=1e-4)
 
 
 def test_params_outside_bounds_are_rejected_on_the_host_and_clipped_when_traced():
