@@ -1,10 +1,10 @@
 """Measures our Parkour CPPN's task space and draws sampled tracks (docs/environments.md).
 
 Usage: ``python docs/parkour_terrains.py``. Prints difficulty statistics of the tracks over
-θ ~ U[-1, 1]^3 (height range, steepest segment, lowest ceiling clearance, share of tracks whose
-ceiling comes lower than a standing walker's top somewhere: it must crouch or is blocked) and
-the same along each θ axis,
-and writes ``docs/images/parkour-terrains.png``: 12 whole tracks, ground green, ceiling brown.
+θ ~ U[-1, 1]^3 at the default terrain scale (``terrain.TERRAIN_SCALE``): height range, steepest
+segment, lowest ceiling clearance, share of tracks whose ceiling comes lower than a standing
+walker's top somewhere (it must crouch or is blocked), and the same along each θ axis; and
+writes ``docs/images/parkour-terrains.png``: 12 whole tracks, ground green, ceiling brown.
 """
 
 from __future__ import annotations

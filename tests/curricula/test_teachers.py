@@ -134,7 +134,7 @@ def test_accel_mutates_the_levels_it_just_replayed(maze):
 
 def test_sfl_keeps_the_most_learnable_levels_and_mixes_them_in(maze):
     env, params = maze
-    with pytest.warns(UserWarning, match="less than two episodes"):  # absorb_eval is fed here
+    with pytest.warns(UserWarning, match="less than two episodes"):  # success is fed to absorb_eval
         teacher = SFL(env, params, num_eval_levels=16, keep=4, eval_steps=10, replay_fraction=0.5)
     sample = jax.jit(teacher.sample, static_argnums=2)
     state = teacher.init(jax.random.key(0), N)
