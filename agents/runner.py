@@ -127,12 +127,22 @@ def seed_keys(spec: RunSpec) -> jax.Array:
     return jax.vmap(lambda i: jax.random.fold_in(base, i))(jnp.arange(spec.num_seeds))
 
 
+def _is_key(x: Any) -> bool:
+    return jnp.issubdtype(x.dtype, jax.dtypes.prng_key)
+
+
 def _to_disk(runner: RunnerState) -> RunnerState:
-    return runner.replace(key=jax.random.key_data(runner.key))
+    """Every typed PRNG key in the run state (the run's, a teacher's) as its raw uint32 data."""
+    return jax.tree.map(lambda x: jax.random.key_data(x) if _is_key(x) else x, runner)
 
 
-def _from_disk(runner: RunnerState) -> RunnerState:
-    return runner.replace(key=jax.random.wrap_key_data(jnp.asarray(runner.key)))
+def _from_disk(runner: RunnerState, like: RunnerState) -> RunnerState:
+    """Inverse of ``_to_disk``: wraps the leaves that are typed keys in ``like`` (shapes)."""
+    return jax.tree.map(
+        lambda x, t: jax.random.wrap_key_data(jnp.asarray(x)) if _is_key(t) else jnp.asarray(x),
+        runner,
+        like,
+    )
 
 
 def load_run(path: str | Path) -> tuple[RunSpec, PPO, RunnerState, dict[str, Any]]:
@@ -153,10 +163,10 @@ def load_run(path: str | Path) -> tuple[RunSpec, PPO, RunnerState, dict[str, Any
     except (KeyError, TypeError, ValueError) as err:
         raise checkpoints.CheckpointError(f"{path} has no valid run spec: {err}") from None
     trainer = build(spec)
-    template = jax.eval_shape(lambda k: _to_disk(jax.vmap(trainer.init)(k)), seed_keys(spec))
-    template = jax.tree.map(lambda s: np.zeros(s.shape, s.dtype), template)
+    shapes = jax.eval_shape(jax.vmap(trainer.init), seed_keys(spec))
+    template = jax.tree.map(lambda s: np.zeros(s.shape, s.dtype), jax.eval_shape(_to_disk, shapes))
     runner, header = checkpoints.load(path, template)
-    return spec, trainer, _from_disk(jax.tree.map(jnp.asarray, runner)), header
+    return spec, trainer, _from_disk(runner, shapes), header
 
 
 class _Logger:
@@ -219,8 +229,8 @@ class _Progress:
         self.start_time = time.perf_counter()
         self.quiet = quiet
 
-    def show(self, steps: int, mean_return: float, success: float) -> None:
-        """Redraws the line for ``steps`` env steps done (per agent)."""
+    def show(self, steps: int, mean_return: float, success: float, extra: str = "") -> None:
+        """Redraws the line for ``steps`` env steps done (per agent); ``extra`` is appended."""
         if self.quiet:
             return
         elapsed = max(time.perf_counter() - self.start_time, 1e-9)
@@ -231,7 +241,7 @@ class _Progress:
         bar = "#" * filled + "-" * (width - filled)
         sys.stderr.write(
             f"\r[{bar}] {steps:,}/{self.total:,} steps  {rate:,.0f} steps/s  "
-            f"return {mean_return:.3f}  success {success:.2f}  ETA {eta:,.0f}s "
+            f"return {mean_return:.3f}  success {success:.2f}  {extra}ETA {eta:,.0f}s "
         )
         sys.stderr.flush()
 
@@ -292,6 +302,14 @@ def run_training(
     logger = _Logger(folder, spec.num_seeds, done, trainer.metric_names)
     batch = spec.config.batch_size
     progress = _Progress(spec.config.num_updates * batch, done * batch, quiet)
+    teacher = trainer.teacher
+    signal = f"curriculum/{teacher.signal}" if teacher is not None and teacher.signal else None
+    if teacher is not None and not quiet:
+        updates = trainer.rounds.updates
+        line = f"curriculum {teacher.name}: rounds of {updates} update(s) = "
+        line += f"{updates * spec.config.num_steps} steps per env"
+        summary = teacher.summary()
+        sys.stderr.write(line + (f"; {summary}" if summary else "") + "\n")
     try:
         while done < total:
             n = min(spec.chunk_updates, total - done)
@@ -304,10 +322,14 @@ def run_training(
                 _to_disk(runner),
                 {"spec": spec.to_dict(), "update": done, "curriculax": curriculax.__version__},
             )
+            extra = ""
+            if signal is not None:
+                extra = f"{signal.split('/')[1]} {float(np.mean(metrics[signal][:, -1])):.2f}  "
             progress.show(
                 done * batch,
                 float(np.mean(metrics["return_mean"][:, -1])),
                 float(np.mean(metrics["success_rate"][:, -1])),
+                extra,
             )
     finally:
         progress.close()

@@ -23,7 +23,8 @@ import importlib
 import inspect
 from typing import Any
 
-from curriculax.curricula.base import Batch, EpisodeStats, Teacher, episode_stats
+from curriculax.curricula.base import Batch, EpisodeStats, Teacher
+from curriculax.curricula.rounds import episode_stats
 from curriculax.env import Env
 from curriculax.types import EnvParams
 

@@ -96,6 +96,7 @@ class ADR(Teacher[ADRState]):
     """
 
     name = "adr"
+    signal = "box_share"
 
     def __init__(
         self,
@@ -186,12 +187,18 @@ class ADR(Teacher[ADRState]):
         }
 
     def sample(self, state: ADRState, key: PRNGKey, num: int) -> tuple[ADRState, Batch]:
-        """Levels for ``num`` envs; ``batch.info`` is ``sample_tasks``' dict."""
+        """Levels for ``num`` envs.
+
+        ``batch.info`` is ``sample_tasks``' dict, ``batch.params`` each task's Params (leaves
+        [num]).
+        """
         require_positive_int(type(self).__name__, "num", num)
         task_key, level_key = jax.random.split(key)
         info = self.sample_tasks(state, task_key, num)
-        levels = self.space.levels(level_key, self.space.from_unit(info["tasks"]))
-        return state, Batch(levels=levels, info=info, train=jnp.asarray(True))
+        x = self.space.from_unit(info["tasks"])
+        levels = self.space.levels(level_key, x)
+        params = jax.vmap(self.space.to_params)(x)
+        return state, Batch(levels=levels, info=info, train=jnp.asarray(True), params=params)
 
     def update(self, state: ADRState, batch: Batch, stats: EpisodeStats) -> ADRState:
         """Queues the returns of pinned tasks, env by env, moving boundaries as queues fill."""

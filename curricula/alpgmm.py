@@ -248,6 +248,7 @@ class ALPGMM(Teacher[ALPGMMState]):
     """
 
     name = "alpgmm"
+    signal = "fits"
 
     def __init__(
         self,
@@ -356,14 +357,17 @@ class ALPGMM(Teacher[ALPGMMState]):
         """Levels for ``num`` envs.
 
         ``batch.info`` holds ``tasks`` (float32 [num, d], unit cube; ``space.from_unit`` gives
-        env units) and ``origin`` (int32 [num]: ``UNIFORM`` or the mixture component).
+        env units) and ``origin`` (int32 [num]: ``UNIFORM`` or the mixture component);
+        ``batch.params`` each task's Params (leaves [num]).
         """
         self._check_num(num)
         task_key, level_key = jax.random.split(key)
         tasks, origin = self.sample_tasks(state, task_key, num)
-        levels = self.space.levels(level_key, self.space.from_unit(tasks))
+        x = self.space.from_unit(tasks)
+        levels = self.space.levels(level_key, x)
         info = {"tasks": tasks, "origin": origin}
-        return state, Batch(levels=levels, info=info, train=jnp.asarray(True))
+        params = jax.vmap(self.space.to_params)(x)
+        return state, Batch(levels=levels, info=info, train=jnp.asarray(True), params=params)
 
     def update(self, state: ALPGMMState, batch: Batch, stats: EpisodeStats) -> ALPGMMState:
         """Records each finished task's (task, return, ALP); refits the mixture when due."""

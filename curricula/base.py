@@ -9,17 +9,23 @@ One round of a curriculum, for a batch of ``num`` envs::
 
     state = teacher.init(key, num)
     state, batch = teacher.sample(state, key, num)    # batch.levels: leaves [num, ...]
-    ...  # every env starts batch.levels[i]; within the rollout a finished episode replays it
+    ...  # every env starts batch.levels[i] (under batch.params[i] when given); a finished
+    ...  # episode replays the same level until the round ends
     state = teacher.update(state, batch, stats)      # stats: EpisodeStats, fields [num]
+
+``curriculax.curricula.rounds`` drives rounds (the key convention, the statistics, rounds that
+span several PPO updates); the jitted trainer and the gymnasium wrapper both use it.
 
 ``batch.train`` says whether the learner should take gradient steps on the rollout (Robust PLR
 and ACCEL learn only from replayed levels). Teachers that score levels by evaluating the policy on
 many of them (SFL) also set ``eval_every`` and implement ``eval_levels`` / ``absorb_eval``; the
 trainer runs those evaluations, since a teacher never sees the policy.
 
-Level-space teachers (PLR, Robust PLR, ACCEL, SFL) store ``Level``s; parameter-space teachers
-(DR, ALP-GMM, ADR) move a box of the env's ``Params`` and draw levels from it. Either way a teacher
-hands out levels, and the env's episode knobs (``max_steps``) stay the trainer's.
+Level-space teachers (PLR, Robust PLR, ACCEL, SFL) store ``Level``s and DR draws them from fixed
+Params; parameter-space teachers (ALP-GMM, ADR) move a box of the env's ``Params``: they draw
+levels from it and hand out each level's Params with it (``Batch.params``), so a task dimension
+that only the transition reads still reaches the episode. The env's episode knob (``max_steps``)
+stays the trainer's.
 """
 
 from __future__ import annotations
@@ -66,37 +72,6 @@ class EpisodeStats:
         return tuple(f for f in cls.__dataclass_fields__)  # type: ignore[attr-defined]
 
 
-def episode_stats(
-    value: Array,
-    advantage: Array,
-    done: Array,
-    episode_return: Array,
-    success: Array,
-) -> EpisodeStats:
-    """Per-env ``EpisodeStats`` of a rollout; every input is [T, N].
-
-    Args:
-        value: value estimates V(s_t).
-        advantage: GAE advantages.
-        done: bool, an episode ended at step t.
-        episode_return: the ended episode's return, valid where ``done``.
-        success: bool, the ended episode succeeded, valid where ``done``.
-    """
-    done = done.astype(bool)
-    episodes = jnp.sum(done, axis=0).astype(jnp.float32)
-    per = jnp.maximum(episodes, 1.0)
-    returns = jnp.where(done, episode_return, 0.0)
-    return EpisodeStats(
-        episodes=episodes,
-        return_mean=jnp.sum(returns, axis=0) / per,
-        return_max=jnp.max(jnp.where(done, episode_return, -jnp.inf), axis=0),
-        success_rate=jnp.sum(done & success.astype(bool), axis=0) / per,
-        positive_value_loss=jnp.mean(jnp.maximum(advantage, 0.0), axis=0),
-        l1_value_loss=jnp.mean(jnp.abs(advantage), axis=0),
-        value_mean=jnp.mean(value, axis=0),
-    )
-
-
 @struct.dataclass
 class Batch:
     """The levels a teacher hands out for one round.
@@ -105,11 +80,15 @@ class Batch:
         levels: the env's levels, leaves [N, ...].
         info: teacher-specific pytree given back to ``update`` (buffer slots, task vectors...).
         train: bool [], whether the learner should take gradient steps on this round's rollout.
+        params: the Params each level's episodes run under, leaves [N] (parameter-space
+            teachers: a task's non-level fields, such as a form's reward shaping or the parkour's
+            gravity, reach the transition this way), or ``None``: the trainer's shared Params.
     """
 
     levels: PyTree
     info: PyTree
     train: Array
+    params: PyTree = None
 
 
 def check_stats(stats: Any, num: int) -> None:
@@ -151,6 +130,8 @@ class Teacher(abc.ABC, Generic[StateT]):
     eval_every: int = 0
     #: Steps the policy plays each evaluated level for (episodes that end replay it).
     eval_steps: int = 0
+    #: The metric that shows this teacher at work (the progress line shows it), or "".
+    signal: ClassVar[str] = ""
 
     def __init__(self, env: Env, params: EnvParams | None = None) -> None:
         if not isinstance(env, Env):
@@ -181,6 +162,19 @@ class Teacher(abc.ABC, Generic[StateT]):
     @abc.abstractmethod
     def metrics(self, state: StateT) -> dict[str, Array]:
         """Float32 scalars that describe the curriculum (logged beside the learner's)."""
+
+    def run_warnings(self, rounds: int, num: int) -> list[str]:
+        """What this teacher cannot do in a run of ``rounds`` rounds of ``num`` envs.
+
+        The trainer warns with each line before compiling, so a curriculum that would quietly
+        act as another method (a replay that never starts) says so. Empty: nothing to say.
+        """
+        del rounds, num
+        return []
+
+    def summary(self) -> str:
+        """One line on how this teacher will act (printed when a run starts); may be empty."""
+        return ""
 
     def eval_levels(self, state: StateT, key: PRNGKey) -> PyTree:
         """Levels (leaves [M, ...]) to evaluate the policy on, every ``eval_every`` updates."""

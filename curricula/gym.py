@@ -36,21 +36,11 @@ with ``score`` ``"pvl"``, ``"l1vl"`` or ``"maxmc"``) is refused. In the jitted t
 statistics cover a fixed-length rollout, including unfinished episodes; here they cover the
 finished episodes only.
 
-Key convention (``start_curriculum`` and ``sample_round`` implement it, so a jitted loop can
-reproduce a host run exactly)::
-
-    key = jax.random.key(seed)
-    key, init_key = jax.random.split(key)
-    state = teacher.init(init_key, num)
-    for r in range(rounds):
-        if teacher.eval_every and r % teacher.eval_every == 0:   # teachers that evaluate (SFL)
-            key, eval_key = jax.random.split(key)
-            levels = teacher.eval_levels(state, eval_key)
-            state = teacher.absorb_eval(state, levels, success_fn(levels))
-        key, sub = jax.random.split(key)
-        state, batch = teacher.sample(state, sub, num)
-        ...  # play batch.levels
-        state = teacher.update(state, batch, stats)
+The round itself (the key convention, the evaluation schedule, the statistics and the Params
+of parameter-space teachers) is ``curriculax.curricula.rounds``, the module the jitted trainer
+uses too, so a host run hands out exactly the levels a jitted loop of the same rounds does. A
+parameter-space teacher's per-level Params (``batch.params``) go to the env with the level, as
+``reset(options={"level": ..., "params": ...})``.
 
 Teachers that evaluate the policy on many levels (SFL, ``teacher.eval_every > 0``) need a
 ``success_fn(levels) -> success rates``: the user's own policy evaluation, since the curriculum
@@ -77,67 +67,40 @@ import jax.numpy as jnp
 import numpy as np
 from flax import serialization
 
+from curriculax.advantages import episode_advantages
 from curriculax.curricula.base import Batch, EpisodeStats, Teacher
+from curriculax.curricula.rounds import (
+    RoundSums,
+    eval_round_levels,
+    evaluation_due,
+    finish,
+    host_sums_add_episode,
+    round_params,
+    sample_round,
+    start_curriculum,
+)
 from curriculax.gym_adapters import GymnasiumEnv
-from curriculax.types import Array, PRNGKey, PyTree
+from curriculax.types import Array, PyTree
+
+__all__ = [
+    "VALUE_SCORES",
+    "CurriculumWrapper",
+    "HostCurriculum",
+    "LevelTicket",
+    "make_curriculum_env",
+    "needs_value_estimates",
+    "sample_round",
+    "start_curriculum",
+]
 
 #: Level scores computed from value estimates: a teacher scoring by one needs a ``value_fn``.
 VALUE_SCORES = ("pvl", "l1vl", "maxmc")
 
 #: Version of the ``HostCurriculum.state_dict()`` layout.
-STATE_DICT_VERSION = 1
+STATE_DICT_VERSION = 2
 
 ValueFn = Callable[[np.ndarray], Any]
 SuccessFn = Callable[[PyTree], Any]
-
-
-# --------------------------------------------------------------------------- the key convention
-
-
-def start_curriculum(teacher: Teacher, seed: int | Array, num: int) -> tuple[PyTree, PRNGKey]:
-    """The teacher's initial state and the curriculum's key, by the module's key convention.
-
-    ``key = jax.random.key(seed)``, then ``key, init_key = jax.random.split(key)`` and
-    ``state = teacher.init(init_key, num)``. Pure; ``seed`` may be traced.
-
-    Args:
-        teacher: the teacher.
-        seed: the curriculum's seed.
-        num: levels per round (static).
-
-    Returns:
-        ``(state, key)``.
-    """
-    key, init_key = jax.random.split(jax.random.key(seed))
-    return teacher.init(init_key, num), key
-
-
-def sample_round(
-    teacher: Teacher, state: PyTree, key: PRNGKey, num: int
-) -> tuple[PyTree, PRNGKey, Batch]:
-    """One round's levels, by the key convention.
-
-    ``key, sub = jax.random.split(key)`` then ``teacher.sample(state, sub, num)``. Pure and
-    jittable (``num`` static).
-
-    Returns:
-        ``(state, key, batch)`` with the advanced key.
-    """
-    key, sub = jax.random.split(key)
-    state, batch = teacher.sample(state, sub, num)
-    return state, key, batch
-
-
-def eval_round_levels(teacher: Teacher, state: PyTree, key: PRNGKey) -> tuple[PRNGKey, PyTree]:
-    """The levels of an evaluation, by the key convention.
-
-    ``key, sub = jax.random.split(key)`` then ``teacher.eval_levels(state, sub)``.
-
-    Returns:
-        ``(key, levels)`` with the advanced key and levels (leaves [M, ...]).
-    """
-    key, sub = jax.random.split(key)
-    return key, teacher.eval_levels(state, sub)
 
 
 def needs_value_estimates(teacher: Teacher) -> bool:
@@ -150,44 +113,6 @@ def needs_value_estimates(teacher: Teacher) -> bool:
     if isinstance(declared, bool):
         return declared
     return getattr(teacher, "score", None) in VALUE_SCORES
-
-
-def gae_advantages(
-    rewards: np.ndarray,
-    values: np.ndarray,
-    *,
-    bootstrap: bool,
-    gamma: float,
-    gae_lambda: float,
-) -> np.ndarray:
-    """GAE advantages of one finished episode, in float64.
-
-    Args:
-        rewards: [T], the episode's rewards.
-        values: [T + 1], V of the T observations the actions were taken in, then of the final one.
-        bootstrap: whether the episode was truncated (its return continues past the last step,
-            so V(final observation) is counted); a terminated episode's continuation is 0.
-        gamma: discount.
-        gae_lambda: GAE's lambda.
-
-    Returns:
-        float64 [T].
-    """
-    rewards = np.asarray(rewards, np.float64)
-    values = np.asarray(values, np.float64)
-    steps = rewards.shape[0]
-    if values.shape != (steps + 1,):
-        raise ValueError(f"values must have shape ({steps + 1},), got {values.shape}")
-    next_values = values[1:].copy()
-    if not bootstrap:
-        next_values[-1] = 0.0
-    deltas = rewards + gamma * next_values - values[:-1]
-    advantages = np.empty(steps, np.float64)
-    running = 0.0
-    for t in range(steps - 1, -1, -1):
-        running = deltas[t] + gamma * gae_lambda * running
-        advantages[t] = running
-    return advantages
 
 
 # --------------------------------------------------------------------------- the host curriculum
@@ -222,6 +147,8 @@ class LevelTicket:
         index: the level's index in the round, in [0, num).
         level: the level, numpy leaves without a batch dimension.
         train: whether the learner should take gradient steps on this round (``batch.train``).
+        params: the Params to play the level under (a parameter-space teacher's, numpy leaves
+            without a batch dimension), or ``None``: the env's own.
     """
 
     generation: int
@@ -229,17 +156,7 @@ class LevelTicket:
     index: int
     level: PyTree
     train: bool
-
-
-_SUMS = (
-    "episodes",
-    "return_sum",
-    "successes",
-    "positive_advantage_sum",
-    "abs_advantage_sum",
-    "value_sum",
-    "steps",
-)
+    params: PyTree = None
 
 
 class HostCurriculum:
@@ -335,8 +252,8 @@ class HostCurriculum:
         self._levels: PyTree = None  # the batch's levels on the host
         self._train = True
         self._in_flight = np.zeros(num, np.int64)
-        self._sums = {name: np.zeros(num, np.float64) for name in _SUMS}
-        self._return_max = np.full(num, -np.inf, np.float64)
+        self._params: PyTree = None  # the batch's per-level Params on the host, if any
+        self._sums = RoundSums.zeros(num, np)
         self._recorded = 0
         self._dropped = 0
         self.last_stats: EpisodeStats | None = None
@@ -380,15 +297,17 @@ class HostCurriculum:
         if self._batch is not None:
             return
         teacher = self.teacher
-        if teacher.eval_every and self._round % teacher.eval_every == 0:
+        if evaluation_due(teacher, self._round):
             self._evaluate()
         self._state, self._key, self._batch = self._sample(self._state, self._key)
         self._levels = jax.device_get(self._batch.levels)
         self._train = bool(self._batch.train)
         self._in_flight[:] = 0
-        for sums in self._sums.values():
-            sums[:] = 0.0
-        self._return_max[:] = -np.inf
+        params = None
+        if self._batch.params is not None:
+            params = jax.device_get(round_params(self._batch, self.teacher.params))
+        self._params = params
+        self._sums = RoundSums.zeros(self.num, np)
 
     def _evaluate(self) -> None:
         self._key, levels = self._eval_levels(self._state, self._key)
@@ -402,19 +321,7 @@ class HostCurriculum:
 
     def episode_stats(self) -> EpisodeStats:
         """The current round's statistics so far, as the teacher would get them (float32 [num])."""
-        s = self._sums
-        per = np.maximum(s["episodes"], 1.0)
-        steps = np.maximum(s["steps"], 1.0)
-        fields = {
-            "episodes": s["episodes"],
-            "return_mean": s["return_sum"] / per,
-            "return_max": self._return_max,
-            "success_rate": s["successes"] / per,
-            "positive_value_loss": s["positive_advantage_sum"] / steps,
-            "l1_value_loss": s["abs_advantage_sum"] / steps,
-            "value_mean": s["value_sum"] / steps,
-        }
-        return EpisodeStats(**{k: np.asarray(v, np.float32) for k, v in fields.items()})
+        return jax.device_get(finish(self._sums))
 
     def _finish_round(self) -> None:
         stats = self.episode_stats()
@@ -433,15 +340,16 @@ class HostCurriculum:
         ties).
         """
         self._ensure_round()
-        index = int(np.argmin(self._sums["episodes"] + self._in_flight))
+        index = int(np.argmin(self._sums.episodes + self._in_flight))
         self._in_flight[index] += 1
-        level = jax.tree.map(lambda x: x[index], self._levels)
+        row = functools.partial(jax.tree.map, lambda x: x[index])
         return LevelTicket(
             generation=self._generation,
             round=self._round,
             index=index,
-            level=level,
+            level=row(self._levels),
             train=self._train,
+            params=None if self._params is None else row(self._params),
         )
 
     def is_current(self, ticket: LevelTicket) -> bool:
@@ -483,34 +391,28 @@ class HostCurriculum:
             self._dropped += 1
             return False
         i = ticket.index
-        s = self._sums
+        advantages = values = None
         if self.value_fn is not None:
             if observations is None or rewards is None:
                 raise ValueError("with a value_fn, record_episode needs observations and rewards")
-            values = np.asarray(self.value_fn(np.asarray(observations)), np.float64).reshape(-1)
+            values = np.asarray(self.value_fn(np.asarray(observations)), np.float32).reshape(-1)
             if values.shape != (len(observations),):
                 raise ValueError(
                     f"value_fn returned {values.shape[0]} values for {len(observations)} "
                     "observations; it must return one value per observation"
                 )
-            advantages = gae_advantages(
+            advantages = episode_advantages(
                 rewards,
                 values,
                 bootstrap=truncated,
                 gamma=self.gamma,
                 gae_lambda=self.gae_lambda,
             )
-            s["positive_advantage_sum"][i] += np.sum(np.maximum(advantages, 0.0))
-            s["abs_advantage_sum"][i] += np.sum(np.abs(advantages))
-            s["value_sum"][i] += np.sum(values[:-1])
-            s["steps"][i] += len(advantages)
-        s["episodes"][i] += 1
-        s["return_sum"][i] += float(episode_return)
-        s["successes"][i] += bool(success)
-        self._return_max[i] = max(self._return_max[i], float(episode_return))
+            values = values[:-1]
+        host_sums_add_episode(self._sums, i, float(episode_return), success, advantages, values)
         self._in_flight[i] = max(self._in_flight[i] - 1, 0)
         self._recorded += 1
-        if np.all(s["episodes"] >= self.min_episodes):
+        if np.all(self._sums.episodes >= self.min_episodes):
             self._finish_round()
         return True
 
@@ -524,7 +426,7 @@ class HostCurriculum:
         episodes).
         """
         out = {k: float(v) for k, v in jax.device_get(self._metrics(self._state)).items()}
-        done = self._sums["episodes"] >= self.min_episodes
+        done = self._sums.episodes >= self.min_episodes
         coverage = float(np.mean(done)) if self._batch is not None else 0.0
         out.update(
             rounds_completed=float(self._round),
@@ -553,8 +455,7 @@ class HostCurriculum:
             "key": np.asarray(jax.random.key_data(self._key)),
             "teacher_state": serialization.to_state_dict(jax.device_get(self._state)),
             "batch": None if batch is None else serialization.to_state_dict(batch),
-            "sums": {k: v.copy() for k, v in self._sums.items()},
-            "return_max": self._return_max.copy(),
+            "sums": serialization.to_state_dict(jax.tree.map(np.copy, self._sums)),
         }
 
     def load_state_dict(self, saved: dict[str, Any]) -> None:
@@ -578,12 +479,15 @@ class HostCurriculum:
             self._batch = _restore_like(template, saved["batch"])
             self._levels = jax.device_get(self._batch.levels)
             self._train = bool(self._batch.train)
+            self._params = None
+            if self._batch.params is not None:
+                self._params = jax.device_get(round_params(self._batch, self.teacher.params))
         self._key = jax.random.wrap_key_data(jnp.asarray(saved["key"], jnp.uint32))
         self._round = int(saved["round"])
         self._recorded = int(saved["recorded"])
         self._dropped = int(saved["dropped"])
-        self._sums = {k: np.asarray(saved["sums"][k], np.float64).copy() for k in _SUMS}
-        self._return_max = np.asarray(saved["return_max"], np.float64).copy()
+        sums = serialization.from_state_dict(RoundSums.zeros(self.num, np), saved["sums"])
+        self._sums = jax.tree.map(lambda x: np.array(x, np.float32), sums)
         self._in_flight[:] = 0
         self._generation += 1
 
@@ -623,6 +527,9 @@ class CurriculumWrapper(gymnasium.Wrapper):
     the curriculum owns the level). ``step`` adds up the episode's return and, when the episode
     ends, reports it to the curriculum; it succeeded when its return exceeds the env's
     ``success_return`` (grids: 0).
+
+    A parameter-space teacher's level comes with its Params, passed as ``options["params"]``
+    too (a user-given ``"params"`` is then refused, as the curriculum owns them).
 
     ``info`` of ``reset`` and of every ``step`` holds ``curriculum_round`` and
     ``curriculum_level_index`` (the level's index in that round), and ``curriculum_train``
@@ -665,7 +572,7 @@ class CurriculumWrapper(gymnasium.Wrapper):
         self.curriculum = curriculum
         self._ticket: LevelTicket | None = None
         self._return = 0.0
-        self._success_return = float(inner.success_return)
+        self._inner = inner
         self._observations: list[np.ndarray] = []
         self._rewards: list[float] = []
 
@@ -693,6 +600,14 @@ class CurriculumWrapper(gymnasium.Wrapper):
             self.curriculum.release(self._ticket)
             self._ticket = None
         ticket = self.curriculum.next_level()
+        if ticket.params is not None:
+            if options.get("params") is not None:
+                self.curriculum.release(ticket)
+                raise ValueError(
+                    f"{self.curriculum.teacher!r} hands out each level's Params; do not pass "
+                    "options['params']"
+                )
+            options["params"] = ticket.params
         try:
             obs, info = self.env.reset(seed=seed, options={**options, "level": ticket.level})
         except Exception:
@@ -715,7 +630,7 @@ class CurriculumWrapper(gymnasium.Wrapper):
             self._rewards.append(float(reward))
         info = self._info(info)
         if terminated or truncated:
-            success = self._return > self._success_return
+            success = bool(self._inner.succeeded(self._return))
             keep = self.curriculum.needs_observations
             counted = self.curriculum.record_episode(
                 self._ticket,

@@ -9,7 +9,11 @@ Each round is one of three branches, chosen at sampling time (JaxUED's structure
 * ``MUTATE`` (ACCEL only, the round after every replay round): the last replayed levels, each
   edited ``num_edits`` times with the env's ``mutate_level``; scored and merged like new ones.
 
-A round replays with probability ``replay_prob`` once the buffer is at least ``min_fill`` full.
+A round replays with probability ``replay_prob`` once the buffer holds ``replay_threshold`` levels:
+``min_fill`` of the levels it can hold, which is its capacity, or fewer when the env's generator
+yields fewer distinct levels than that (DoorKey-5x5 yields 48): the distinct levels are counted
+once, on the host, when the teacher is built (``count_distinct_levels``). Without that rule a
+small level space could never fill the buffer, and PLR would quietly be domain randomisation.
 Within a round every env plays its level from the start, and an episode that ends replays the
 same level, so the statistics belong to the level they score (minimax issue #6).
 """
@@ -17,9 +21,11 @@ same level, so the statistics belong to the level they score (minimax issue #6).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import struct
 
 from curriculax.curricula import buffer as buf
@@ -65,7 +71,9 @@ class PLR(Teacher[PLRState]):
         capacity: buffer slots (4000 in the maze papers).
         replay_prob: probability that a round replays buffer levels once it may (0.5, Robust PLR
             on mazes).
-        min_fill: fraction of the buffer that must be filled before any replay (0.5, minimax).
+        min_fill: fraction of the levels the buffer can hold (its capacity, or the distinct
+            levels the generator yields when fewer) that must be stored before any replay
+            (0.5, minimax).
         temperature: beta, applied as the power 1/beta (0.3 on mazes; 0.1 on Procgen).
         staleness_coef: rho, the weight of the staleness distribution (0.3 on mazes).
         score: one of ``SCORES`` (``"pvl"``, as the Robust PLR paper's mazes; JaxUED uses
@@ -78,6 +86,7 @@ class PLR(Teacher[PLRState]):
     """
 
     name = "plr"
+    signal = "replay_share"
 
     def __init__(
         self,
@@ -116,6 +125,9 @@ class PLR(Teacher[PLRState]):
         self.dedupe = bool(dedupe)
         self.robust = bool(robust)
         self._score = score_function(score)
+        self.distinct_levels = _distinct_levels(self, capacity)
+        #: Stored levels needed before the first replay.
+        self.replay_threshold = max(1, math.ceil(self.min_fill * self.distinct_levels))
 
     #: ``mutate_level`` applications per ACCEL child; 0 means no MUTATE branch (PLR).
     num_edits: int = 0
@@ -144,7 +156,31 @@ class PLR(Teacher[PLRState]):
         )
 
     def _may_replay(self, buffer: buf.LevelBuffer) -> Array:
-        return buffer.size() >= max(1, math.ceil(self.min_fill * self.capacity))
+        return buffer.size() >= self.replay_threshold
+
+    def summary(self) -> str:
+        """When replay starts, and why at that fill."""
+        name = type(self).__name__
+        if self.distinct_levels < self.capacity:
+            source = (
+                f"min_fill {self.min_fill:g} of the {self.distinct_levels} distinct levels the "
+                f"generator yields (fewer than capacity {self.capacity})"
+            )
+        else:
+            source = f"min_fill {self.min_fill:g} of capacity {self.capacity}"
+        return f"{name} replays once {self.replay_threshold} levels are stored ({source})"
+
+    def run_warnings(self, rounds: int, num: int) -> list[str]:
+        """Warns when the buffer cannot reach the replay threshold within the run."""
+        # Only new (and ACCEL's mutated) rounds add levels, at most ``num`` each.
+        if rounds * num >= self.replay_threshold:
+            return []
+        return [
+            f"{type(self).__name__} never replays in this run: replay starts once "
+            f"{self.replay_threshold} levels are stored, but {rounds} rounds of {num} envs can "
+            f"store at most {rounds * num}. Lower min_fill or capacity (--curriculum-option), "
+            "or train longer; as it is, this run is domain randomisation"
+        ]
 
     def sample(self, state: PLRState, key: PRNGKey, num: int) -> tuple[PLRState, Batch]:
         """This round's levels: new, replayed or (ACCEL) mutated.
@@ -285,6 +321,51 @@ class ACCEL(PLR):
         super().__init__(env, params, replay_prob=replay_prob, **kwargs)  # type: ignore[arg-type]
         require_positive_int(type(self).__name__, "num_edits", num_edits)
         self.num_edits = num_edits
+
+
+def count_distinct_levels(
+    draw: Callable[[PRNGKey, int], PyTree], limit: int, key: PRNGKey | None = None
+) -> int:
+    """How many distinct levels ``draw`` yields, counted up to ``limit``.
+
+    Draws batches of levels (``draw(key, n)``, leaves [n, ...]) and counts distinct content
+    hashes until ``limit`` distinct levels are seen, a batch adds none (the generator's levels
+    are exhausted: a level it draws with probability 1/200 or more is missed by a batch of 1024
+    with probability under 1 %), or ``4 * limit`` levels were drawn.
+
+    Returns:
+        ``limit`` if at least that many distinct levels were seen, else the count.
+    """
+    key = jax.random.key(0) if key is None else key
+    chunk = min(1024, max(64, 2 * limit))
+    hashes_of = jax.jit(lambda key: jax.vmap(buf.level_hash)(draw(key, chunk)))
+    seen: set[bytes] = set()
+    drawn = 0
+    while len(seen) < limit and drawn < 4 * limit:
+        key, sub = jax.random.split(key)
+        before = len(seen)
+        seen.update(row.tobytes() for row in np.asarray(hashes_of(sub)))
+        drawn += chunk
+        if len(seen) == before:
+            break
+    return min(len(seen), limit)
+
+
+_DISTINCT: dict[tuple, int] = {}
+
+
+def _distinct_levels(teacher: Teacher, limit: int) -> int:
+    """``count_distinct_levels`` of the teacher's generator, cached per env, Params and limit."""
+    leaves = jax.tree.leaves(teacher.params)
+    key = (
+        teacher.env,
+        jax.tree.structure(teacher.params),
+        tuple((np.asarray(x).dtype.str, np.asarray(x).tobytes()) for x in leaves),
+        limit,
+    )
+    if key not in _DISTINCT:
+        _DISTINCT[key] = count_distinct_levels(teacher.new_levels, limit)
+    return _DISTINCT[key]
 
 
 def _check_num(state: PLRState, num: int) -> None:

@@ -58,6 +58,7 @@ class SFL(Teacher[SFLState]):
     """
 
     name = "sfl"
+    signal = "learnability_mean"
 
     def __init__(
         self,

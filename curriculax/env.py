@@ -65,6 +65,17 @@ class Env(abc.ABC, Generic[LevelT, StateT, ParamsT]):
     def default_params(self) -> ParamsT:
         """The default task distribution and episode knobs."""
 
+    def succeeded(self, episode_return: Array) -> Array:
+        """Whether episodes with these returns succeeded (the one place that decides it).
+
+        Args:
+            episode_return: float, any shape: undiscounted episode returns.
+
+        Returns:
+            bool, same shape: ``episode_return > success_return``.
+        """
+        return jnp.asarray(episode_return) > self.success_return
+
     def param_bounds(self) -> dict[str, tuple[float, float]]:
         """Inclusive bounds of each curriculum-adaptable parameter, by field name."""
         return {"max_steps": (1, INT32_MAX)}

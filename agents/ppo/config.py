@@ -59,6 +59,10 @@ class PPOConfig:
         recurrent: ``None``, ``"gru"`` or ``"lstm"`` (a core after the encoder).
         level_mode: ``"fresh"`` (new levels from the env's Params) or ``"replay"``.
         pool_size: levels in the fresh pool; ``None`` = ``num_envs``.
+        round_updates: with a curriculum, PPO updates per curriculum round (episodes continue
+            across the updates of a round; the teacher learns once per round). ``None``: the
+            fewest updates whose rollouts cover the env's ``max_steps``. A round shorter than
+            ``max_steps`` is refused. Without a curriculum it must stay ``None``.
     """
 
     total_timesteps: int = 1_000_000
@@ -82,6 +86,7 @@ class PPOConfig:
     recurrent: str | None = None
     level_mode: str = "fresh"
     pool_size: int | None = None
+    round_updates: int | None = None
 
     def __post_init__(self) -> None:
         positive_ints = (
@@ -124,6 +129,15 @@ class PPOConfig:
             not isinstance(self.pool_size, int) or self.pool_size < 1
         ):
             raise ValueError(f"PPOConfig.pool_size must be a positive int, got {self.pool_size!r}")
+        if self.round_updates is not None and (
+            not isinstance(self.round_updates, int)
+            or isinstance(self.round_updates, bool)
+            or self.round_updates < 1
+        ):
+            raise ValueError(
+                "PPOConfig.round_updates must be a positive int or None, "
+                f"got {self.round_updates!r}"
+            )
         if self.recurrent is None:
             if self.batch_size % self.num_minibatches:
                 raise ValueError(

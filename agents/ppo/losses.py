@@ -1,79 +1,25 @@
-"""GAE with separate termination and truncation, the policy distributions, and PPO's loss."""
+"""The policy distributions and PPO's loss.
+
+GAE (``gae``, ``next_values``) is re-exported from ``curriculax.advantages``, where the curricula's
+value scores read it too.
+"""
 
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
 
+from curriculax.advantages import gae, next_values
 from curriculax.types import Array
 
-
-def next_values(
-    values: Array, last_value: Array, final_values: Array, truncated: Array, terminated: Array
-) -> Array:
-    """The value of the state reached by each step, for bootstrapping.
-
-    With auto-reset the observation after a step that ended an episode is the next episode's
-    first; the state the step reached is the episode's final observation, kept by auto-reset.
-
-    Args:
-        values: float [T, N], V(s_t) of the observations the actions were taken in.
-        last_value: float [N], V of the observation after the rollout's last step.
-        final_values: float [T, N], V(final observation) where ``truncated & ~terminated``
-            (anything elsewhere).
-        truncated: bool [T, N].
-        terminated: bool [T, N].
-
-    Returns:
-        float [T, N]: ``V(final_obs_t)`` where the episode was truncated (and not terminated),
-        ``V(s_{t+1})`` elsewhere (unused where terminated).
-    """
-    following = jnp.concatenate([values[1:], last_value[None]], axis=0)
-    return jnp.where(truncated & ~terminated, final_values, following)
-
-
-def gae(
-    rewards: Array,
-    values: Array,
-    next_values: Array,
-    terminated: Array,
-    truncated: Array,
-    gamma: float,
-    gae_lambda: float,
-) -> tuple[Array, Array]:
-    """Generalised advantage estimation that bootstraps on truncation, never on termination.
-
-    ``δ_t = r_t + γ (1 - terminated_t) V'_t - V_t`` and ``A_t = δ_t + γ λ (1 - done_t) A_{t+1}``,
-    with ``V'_t`` the value of the state step t reached (``next_values``) and ``done = terminated
-    | truncated``: a truncated episode keeps the value of where it stopped, a terminated one
-    keeps none, and no advantage flows across an episode boundary. Terminated wins when both
-    flags are set.
-
-    Args:
-        rewards: float [T, N].
-        values: float [T, N], V(s_t).
-        next_values: float [T, N], the value of the state each step reached.
-        terminated: bool [T, N].
-        truncated: bool [T, N].
-        gamma: discount.
-        gae_lambda: λ.
-
-    Returns:
-        ``(advantages, returns)``, float [T, N]; ``returns = advantages + values``.
-    """
-    not_terminated = 1.0 - terminated.astype(jnp.float32)
-    not_done = 1.0 - (terminated | truncated).astype(jnp.float32)
-    deltas = rewards + gamma * not_terminated * next_values - values
-
-    def backward(carry: Array, step: tuple[Array, Array]) -> tuple[Array, Array]:
-        delta, keep = step
-        advantage = delta + gamma * gae_lambda * keep * carry
-        return advantage, advantage
-
-    _, advantages = jax.lax.scan(
-        backward, jnp.zeros_like(values[0]), (deltas, not_done), reverse=True
-    )
-    return advantages, advantages + values
+__all__ = [
+    "gae",
+    "greedy_action",
+    "log_prob_entropy",
+    "next_values",
+    "ppo_loss",
+    "sample_action",
+]
 
 
 def log_prob_entropy(policy: Array | tuple[Array, Array], action: Array) -> tuple[Array, Array]:

@@ -10,16 +10,19 @@ One update: refill the auto-reset pool, roll the policy out for ``num_steps`` in
 envs, compute GAE (bootstrapping from the final observation on truncation, not on termination),
 then ``update_epochs`` passes of minibatch Adam steps on PPO's loss.
 
-With a curriculum (``teacher``), each update is one round of it instead of a pool refill: the
-teacher picks ``num_envs`` levels, every env starts its level afresh, episodes that end within the
-rollout replay the same level, the rollout's per-env statistics update the teacher, and the
-gradient steps run only if the teacher's batch says so (Robust PLR and ACCEL learn from replayed
-levels only). A teacher that evaluates levels (SFL) gets a policy evaluation every
-``teacher.eval_every`` updates, run here since a teacher never sees the policy.
+With a curriculum (``teacher``), the envs play the teacher's rounds instead of the pool
+(``curriculax.curricula.rounds``): a round lasts ``config.round_updates`` updates (by default
+enough rollouts to cover an episode); at its start the teacher picks ``num_envs`` levels (and,
+for parameter teachers, their Params) and every env starts its level afresh; episodes that end
+replay the same level and run on across the round's updates; the round's statistics update the
+teacher at its end; and the gradient steps run only if the round's batch says so (Robust PLR and
+ACCEL learn from replayed levels only). A teacher that evaluates levels (SFL) gets a policy
+evaluation every ``teacher.eval_every`` rounds, run here since a teacher never sees the policy.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -41,7 +44,8 @@ from curriculax.agents.ppo.losses import (
 )
 from curriculax.agents.ppo.networks import ActorCritic, make_network
 from curriculax.autoreset import AutoResetVecEnv, VecState
-from curriculax.curricula.base import Batch, Teacher, episode_stats
+from curriculax.curricula.base import Teacher
+from curriculax.curricula.rounds import Rounds, RoundState, round_params, rounds_for
 from curriculax.env import Env
 from curriculax.types import Array, EnvParams, PRNGKey, PyTree
 
@@ -74,7 +78,7 @@ class RunnerState:
         reset: bool [N], whether ``obs`` begins an episode.
         key: PRNG key.
         update: int32 [], updates done.
-        teacher_state: the curriculum's state (``None`` without a curriculum).
+        curriculum: the curriculum's rounds (``None`` without a curriculum).
     """
 
     params: PyTree
@@ -85,7 +89,7 @@ class RunnerState:
     reset: Array
     key: PRNGKey
     update: Array
-    teacher_state: PyTree = None
+    curriculum: RoundState | None = None
 
 
 @struct.dataclass
@@ -118,13 +122,14 @@ class PPO:
             ``jax.distributed`` initialised, ``jax.devices()`` spans every host). The envs,
             rollouts and minibatch gradients are split along the env axis; parameters are
             replicated and XLA inserts the gradient all-reduce.
-        teacher: a curriculum that chooses each update's levels (``curriculax.curricula``);
-            it must be built for the same env. Episodes then replay their level
-            (``config.level_mode`` is ignored) and params must be shared, not per env.
+        teacher: a curriculum that chooses the levels of each round of
+            ``config.round_updates`` updates (``curriculax.curricula``); it must be built for the
+            same env. Episodes then replay their level (``config.level_mode`` is ignored) and
+            params must be shared, not per env.
 
     Raises:
-        ValueError: invalid params, a network that cannot read the env's observations, or a
-            teacher for another env.
+        ValueError: invalid params, a network that cannot read the env's observations, a
+            teacher for another env, or curriculum rounds shorter than an episode.
     """
 
     def __init__(
@@ -169,12 +174,20 @@ class PPO:
             if jnp.ndim(self.env_params.max_steps) != 0:
                 raise ValueError("with a teacher, env params must be shared, not per env")
         self.teacher = teacher
+        self.rounds: Rounds | None = None
         if teacher is None:
+            if config.round_updates is not None:
+                raise ValueError("PPOConfig.round_updates applies only with a curriculum")
             self.venv = AutoResetVecEnv(
                 env, config.num_envs, mode=config.level_mode, pool_size=config.pool_size
             )
         else:
             self.venv = AutoResetVecEnv(env, config.num_envs, mode="replay")
+            max_steps = int(self.env_params.max_steps)
+            updates = rounds_for(config.num_steps, max_steps, config.round_updates)
+            self.rounds = Rounds(teacher, config.num_envs, updates)
+            for message in teacher.run_warnings(config.num_updates // updates, config.num_envs):
+                warnings.warn(message, UserWarning, stacklevel=3)
         steps_per_update = config.update_epochs * config.num_minibatches
         if config.anneal_lr:
             self.schedule = optax.linear_schedule(
@@ -255,7 +268,7 @@ class PPO:
         params = self.init_params(net_key)
         obs, vec_state = self.venv.reset(env_key, self.env_params)
         n = self.config.num_envs
-        teacher_state = None if self.teacher is None else self.teacher.init(teacher_key, n)
+        curriculum = None if self.rounds is None else self.rounds.init(teacher_key)
         return self._shard_envs(
             RunnerState(
                 params=params,
@@ -266,12 +279,14 @@ class PPO:
                 reset=jnp.ones(n, bool),
                 key=key,
                 update=jnp.asarray(0, jnp.int32),
-                teacher_state=teacher_state,
+                curriculum=curriculum,
             )
         )
 
-    def _rollout(self, runner: RunnerState) -> tuple[RunnerState, Transition, Array, PyTree]:
-        """``num_steps`` steps of every env.
+    def _rollout(
+        self, runner: RunnerState, env_params: EnvParams
+    ) -> tuple[RunnerState, Transition, Array, PyTree]:
+        """``num_steps`` steps of every env under ``env_params`` (shared or per env).
 
         Returns:
             ``(runner, transitions [T, N], V(obs after the last step) [N], carry at the start)``.
@@ -285,7 +300,7 @@ class PPO:
             action = sample_action(act_key, out)
             log_prob, _ = log_prob_entropy(out, action)
             obs, vec_state, reward, terminated, truncated, info = self.venv.step(
-                env_key, runner.vec_state, action, self.env_params
+                env_key, runner.vec_state, action, env_params
             )
             bootstrap = truncated & ~terminated
             final_value = jax.lax.cond(
@@ -397,27 +412,34 @@ class PPO:
     def update(
         self, runner: RunnerState, step: Array | None = None
     ) -> tuple[RunnerState, dict[str, Array]]:
-        """One PPO update: refill, rollout, GAE, ``update_epochs`` epochs of minibatch steps.
+        """One PPO update: refill or start a round, rollout, GAE, ``update_epochs`` epochs.
 
         Args:
             runner: the run's state.
             step: int32 [], the index of this update, shared by every seed (not vmapped).
-                A teacher's evaluation schedule reads it; without it, ``runner.update`` is
-                used, which under ``vmap`` over seeds turns the "evaluate now?" ``cond`` into a
-                select that evaluates on every update.
+                The curriculum's round schedule reads it; without it, ``runner.update`` is
+                used, which under ``vmap`` over seeds turns the "new round?" and "evaluate
+                now?" ``cond``s into selects that compute both branches on every update.
         """
         c = self.config
         key, refill_key, epoch_key = jax.random.split(runner.key, 3)
         runner = runner.replace(key=key)
-        if self.teacher is None:
+        env_params = self.env_params
+        if self.rounds is None:
             if c.level_mode == "fresh":
                 vec_state = self.venv.refill(refill_key, runner.vec_state, self.env_params)
                 runner = runner.replace(vec_state=vec_state)
         else:
             step = runner.update if step is None else step
-            runner, round_batch = self._start_round(runner, refill_key, step)
+            runner = jax.lax.cond(
+                self.rounds.starts(step),
+                lambda r: self._start_round(r, refill_key, step),
+                lambda r: r,
+                runner,
+            )
+            env_params = round_params(runner.curriculum.batch, self.env_params)
         runner = self._shard_envs(runner)
-        runner, batch, last_value, start_carry = self._rollout(runner)
+        runner, batch, last_value, start_carry = self._rollout(runner, env_params)
         batch = self._shard_envs(batch, axis=1)
         following = next_values(
             batch.value, last_value, batch.final_value, batch.truncated, batch.terminated
@@ -454,30 +476,23 @@ class PPO:
 
         done = batch.terminated | batch.truncated
         curriculum_metrics = {}
-        if self.teacher is None:
+        if self.rounds is None:
             (params, opt_state), losses = learn((runner.params, runner.opt_state))
         else:
-            stats = episode_stats(
-                batch.value,
-                advantages,
-                done,
-                batch.episode_return,
-                batch.episode_return > self.env.success_return,
+            train = runner.curriculum.batch.train
+            curriculum = self.rounds.record(
+                runner.curriculum, self.env, batch.value, advantages, done, batch.episode_return
             )
-            teacher_state = self.teacher.update(runner.teacher_state, round_batch, stats)
-            runner = runner.replace(teacher_state=teacher_state)
+            curriculum = self.rounds.end(curriculum, step)
+            runner = runner.replace(curriculum=curriculum)
             skipped = jax.eval_shape(learn, (runner.params, runner.opt_state))[1]
             (params, opt_state), losses = jax.lax.cond(
-                round_batch.train,
+                train,
                 learn,
                 lambda state: (state, jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), skipped)),
                 (runner.params, runner.opt_state),
             )
-            curriculum_metrics = {
-                f"curriculum/{name}": jnp.asarray(value, jnp.float32)
-                for name, value in self.teacher.metrics(teacher_state).items()
-            }
-            curriculum_metrics["curriculum/trained"] = round_batch.train.astype(jnp.float32)
+            curriculum_metrics = self.rounds.metrics(curriculum)
         runner = runner.replace(params=params, opt_state=opt_state, update=runner.update + 1)
         episodes = jnp.sum(done)
         per_episode = jnp.maximum(episodes, 1).astype(jnp.float32)
@@ -486,8 +501,7 @@ class PPO:
             "episodes": episodes.astype(jnp.float32),
             "return_mean": jnp.sum(jnp.where(done, batch.episode_return, 0.0)) / per_episode,
             "length_mean": jnp.sum(jnp.where(done, batch.episode_length, 0)) / per_episode,
-            "success_rate": jnp.sum(done & (batch.episode_return > self.env.success_return))
-            / per_episode,
+            "success_rate": jnp.sum(done & self.env.succeeded(batch.episode_return)) / per_episode,
             "learning_rate": jnp.asarray(lr, jnp.float32),
             **{name: jnp.mean(value) for name, value in losses.items()},
             **curriculum_metrics,
@@ -499,47 +513,38 @@ class PPO:
     @property
     def metric_names(self) -> tuple[str, ...]:
         """Names of the per-update metrics: ``METRICS``, then ``curriculum/...`` ones."""
-        if self.teacher is None:
+        if self.rounds is None:
             return METRICS
-        n = self.config.num_envs
-        state = jax.eval_shape(lambda key: self.teacher.init(key, n), jax.random.key(0))
-        names = jax.eval_shape(self.teacher.metrics, state)
-        return (*METRICS, *(f"curriculum/{n}" for n in names), "curriculum/trained")
+        state = jax.eval_shape(self.rounds.init, jax.random.key(0))
+        return (*METRICS, *jax.eval_shape(self.rounds.metrics, state))
 
-    def _start_round(
-        self, runner: RunnerState, key: PRNGKey, step: Array
-    ) -> tuple[RunnerState, Batch]:
-        """A curriculum round: (maybe evaluate for the teacher,) sample levels, start them all."""
-        teacher = self.teacher
-        eval_key, sample_key, reset_key = jax.random.split(key, 3)
-        teacher_state = runner.teacher_state
-        if teacher.eval_every:
-            teacher_state = jax.lax.cond(
-                step % teacher.eval_every == 0,
-                lambda: self._evaluate_for_teacher(runner.params, teacher_state, eval_key),
-                lambda: teacher_state,
-            )
+    def _start_round(self, runner: RunnerState, key: PRNGKey, step: Array) -> RunnerState:
+        """A curriculum round begins: (evaluate for the teacher,) sample, restart every env."""
+        eval_key, reset_key = jax.random.split(key)
+        curriculum = self.rounds.start(
+            runner.curriculum,
+            step,
+            lambda levels: self._success_on(runner.params, levels, eval_key),
+        )
         n = self.config.num_envs
-        teacher_state, round_batch = teacher.sample(teacher_state, sample_key, n)
-        obs, vec_state = self.venv.reset(reset_key, self.env_params, levels=round_batch.levels)
-        runner = runner.replace(
+        params = round_params(curriculum.batch, self.env_params)
+        obs, vec_state = self.venv.reset(reset_key, params, levels=curriculum.batch.levels)
+        return runner.replace(
             vec_state=vec_state,
             obs=obs,
             carry=self.network.initial_carry(n),
             reset=jnp.ones(n, bool),
-            teacher_state=teacher_state,
+            curriculum=curriculum,
         )
-        return runner, round_batch
 
-    def _evaluate_for_teacher(self, params: PyTree, teacher_state: PyTree, key: PRNGKey) -> PyTree:
-        """Success rate of the current policy on the teacher's ``eval_levels``, absorbed.
+    def _success_on(self, params: PyTree, levels: PyTree, key: PRNGKey) -> Array:
+        """Success rate float32 [M] of the policy ``params`` on ``levels`` (leaves [M, ...]).
 
         Each level is played for ``teacher.eval_steps`` steps (episodes that end replay it) with
         sampled actions; its success rate is successful episodes / ended episodes (0 if none).
         """
         teacher = self.teacher
-        level_key, reset_key, run_key = jax.random.split(key, 3)
-        levels = teacher.eval_levels(teacher_state, level_key)
+        reset_key, run_key = jax.random.split(key)
         m = jax.tree.leaves(levels)[0].shape[0]
         venv = AutoResetVecEnv(self.env, m, mode="replay")
         obs, vec_state = venv.reset(reset_key, self.env_params, levels=levels)
@@ -553,15 +558,14 @@ class PPO:
                 env_key, vec_state, action, self.env_params
             )
             done = terminated | truncated
-            successes = successes + (done & (info["episode_return"] > self.env.success_return))
+            successes = successes + (done & self.env.succeeded(info["episode_return"]))
             return (obs, vec_state, net_carry, done, episodes + done, successes), None
 
         zeros = jnp.zeros(m, jnp.int32)
         init = (obs, vec_state, self.network.initial_carry(m), jnp.ones(m, bool), zeros, zeros)
         final, _ = jax.lax.scan(step, init, jax.random.split(run_key, teacher.eval_steps))
         episodes, successes = final[4], final[5]
-        success = successes / jnp.maximum(episodes, 1)
-        return teacher.absorb_eval(teacher_state, levels, success.astype(jnp.float32))
+        return (successes / jnp.maximum(episodes, 1)).astype(jnp.float32)
 
     def run(
         self, runner: RunnerState, num_updates: int, start: Array | int | None = None
@@ -572,8 +576,8 @@ class PPO:
             runner: the run's state.
             num_updates: updates in the scan (static).
             start: updates done before this chunk, shared by every seed: pass it (unvmapped,
-                e.g. ``in_axes=None``) when vmapping over seeds with a teacher that evaluates
-                (SFL), so its evaluations run only when due; see ``update``.
+                e.g. ``in_axes=None``) when vmapping over seeds with a curriculum, so its rounds
+                start and its evaluations run only when due; see ``update``.
         """
         if start is None:
             return jax.lax.scan(lambda r, _: self.update(r), runner, None, num_updates)

@@ -13,13 +13,12 @@ import numpy as np
 import pytest
 
 import curriculax
-from curriculax.agents.ppo.losses import gae
+from curriculax.advantages import episode_advantages, gae
 from curriculax.curricula.base import EpisodeStats
 from curriculax.curricula.dr import DomainRandomization
 from curriculax.curricula.gym import (
     CurriculumWrapper,
     HostCurriculum,
-    gae_advantages,
     make_curriculum_env,
 )
 from curriculax.curricula.plr import ACCEL, PLR
@@ -257,29 +256,50 @@ def test_numpy_learner_on_shared_curriculum(plr):
     assert np.all(np.isfinite(stored.scores[stored.filled]))
 
 
-def test_gae_matches_the_trainers():
+def _reference_gae(rewards, values, bootstrap, gamma, lam):
+    following = np.asarray(values[1:], np.float64).copy()
+    if not bootstrap:
+        following[-1] = 0.0
+    deltas = np.asarray(rewards) + gamma * following - np.asarray(values[:-1])
+    out, running = np.zeros(len(rewards)), 0.0
+    for t in range(len(rewards) - 1, -1, -1):
+        running = deltas[t] + gamma * lam * running
+        out[t] = running
+    return out
+
+
+def test_episode_advantages_are_the_trainers_gae_on_any_length():
     rng = np.random.default_rng(0)
-    rewards = rng.normal(size=6)
-    values = rng.normal(size=7)
-    for truncated in (False, True):
-        ours = gae_advantages(rewards, values, bootstrap=truncated, gamma=0.9, gae_lambda=0.8)
-        flags = np.zeros(6, bool)
-        flags[-1] = True
-        theirs, _ = gae(
-            jnp.asarray(rewards, jnp.float32)[:, None],
-            jnp.asarray(values[:-1], jnp.float32)[:, None],
-            jnp.asarray(values[1:], jnp.float32)[:, None],
-            jnp.asarray(flags & (not truncated))[:, None],
-            jnp.asarray(flags & truncated)[:, None],
-            0.9,
-            0.8,
-        )
-        np.testing.assert_allclose(ours, np.asarray(theirs)[:, 0], rtol=1e-5, atol=1e-6)
-    # by hand: one step, terminated: A = r - V(s); truncated: A = r + gamma V(s') - V(s)
-    assert gae_advantages([1.0], [0.5, 2.0], bootstrap=False, gamma=0.9, gae_lambda=0.8)[0] == 0.5
-    assert gae_advantages([1.0], [0.5, 2.0], bootstrap=True, gamma=0.9, gae_lambda=0.8)[0] == (
-        pytest.approx(1.0 + 0.9 * 2.0 - 0.5)
+    for steps in (1, 5, 8, 9, 33):  # padded to 1, 8, 8, 16, 64: padding never leaks in
+        rewards, values = rng.normal(size=steps), rng.normal(size=steps + 1)
+        for truncated in (False, True):
+            ours = episode_advantages(
+                rewards, values, bootstrap=truncated, gamma=0.9, gae_lambda=0.8
+            )
+            expected = _reference_gae(rewards, values, truncated, 0.9, 0.8)
+            np.testing.assert_allclose(ours, expected, rtol=1e-5, atol=1e-5)
+    flags = np.zeros(6, bool)
+    flags[-1] = True
+    rewards, values = rng.normal(size=6), rng.normal(size=7)
+    theirs, _ = gae(  # the trainer's [T, N] form of the same terminated episode
+        jnp.asarray(rewards, jnp.float32)[:, None],
+        jnp.asarray(values[:-1], jnp.float32)[:, None],
+        jnp.asarray(values[1:], jnp.float32)[:, None],
+        jnp.asarray(flags)[:, None],
+        jnp.zeros((6, 1), bool),
+        0.9,
+        0.8,
     )
+    np.testing.assert_allclose(
+        episode_advantages(rewards, values, bootstrap=False, gamma=0.9, gae_lambda=0.8),
+        np.asarray(theirs)[:, 0],
+        rtol=1e-6,
+    )
+    # by hand: one step, terminated: A = r - V(s); truncated: A = r + gamma V(s') - V(s)
+    one = episode_advantages([1.0], [0.5, 2.0], bootstrap=False, gamma=0.9, gae_lambda=0.8)
+    assert one[0] == pytest.approx(0.5)
+    one = episode_advantages([1.0], [0.5, 2.0], bootstrap=True, gamma=0.9, gae_lambda=0.8)
+    assert one[0] == pytest.approx(1.0 + 0.9 * 2.0 - 0.5)
 
 
 def test_errors(maze, dr):

@@ -12,8 +12,9 @@ import pytest
 import curriculax
 from curriculax.agents import checkpoints
 from curriculax.curricula import make_teacher, scores
-from curriculax.curricula.base import Batch, EpisodeStats, episode_stats
+from curriculax.curricula.base import Batch, EpisodeStats
 from curriculax.curricula.plr import ACCEL, MUTATE, NEW, PLR, REPLAY, RobustPLR
+from curriculax.curricula.rounds import episode_stats
 from curriculax.curricula.sfl import SFL
 
 N = 4
@@ -60,7 +61,8 @@ def test_episode_stats_by_hand():
     ret = jnp.asarray([[0.0, 0.5], [0.8, 0.0], [0.0, 0.0]])
     adv = jnp.asarray([[1.0, -2.0], [-1.0, 0.5], [2.0, 0.5]])
     value = jnp.asarray([[0.1, 0.2], [0.3, 0.4], [0.5, 0.6]])
-    stats = episode_stats(value, adv, done, ret, ret > 0)
+    env, _ = curriculax.make("curriculax/Empty-5x5-v0")  # a grid: success is a return > 0
+    stats = episode_stats(env, value, adv, done, ret)
     np.testing.assert_allclose(stats.episodes, [1, 2])
     np.testing.assert_allclose(stats.return_mean, [0.8, 0.25])
     np.testing.assert_allclose(stats.return_max, [0.8, 0.5])
