@@ -1,7 +1,7 @@
 """SFL: sampling for learnability.
 
 Rutherford, Beukman, Willi, Lacerda, Hawes, Foerster, NeurIPS 2024, "No Regrets: Investigating
-and Improving Regret Approximations for Curriculum Discovery". Every ``eval_every`` updates the
+and Improving Regret Approximations for Curriculum Discovery". Every ``eval_every`` rounds the
 trainer rolls the current policy out on ``num_eval_levels`` fresh levels for ``eval_steps`` steps
 each (episodes that end replay the same level) and reports each level's success rate p; the
 teacher keeps the ``keep`` levels of highest learnability p (1 - p). Each training round is a
@@ -52,7 +52,7 @@ class SFL(Teacher[SFLState]):
         num_eval_levels: M, fresh levels evaluated each time (paper, MiniGrid: 5 x 5000).
         eval_steps: steps of policy rollout per evaluated level (paper: 2000; default 4 episodes'
             worth of the Params' ``max_steps``).
-        eval_every: updates between evaluations (refreshes of the learnable set).
+        eval_every: curriculum rounds between evaluations (refreshes of the learnable set).
         keep: size of the learnable set (paper: 1000).
         replay_fraction: share of each round drawn from the learnable set (paper: 0.5).
     """
@@ -144,6 +144,10 @@ class SFL(Teacher[SFLState]):
         """SFL learns only from its evaluations; the statistics' shape is still checked."""
         check_stats(stats, batch_size_of(batch))
         return state
+
+    def top_levels(self, state: SFLState, k: int) -> tuple[PyTree, Array]:
+        """The ``k`` stored levels of highest learnability p (1 - p), best first (see ``Teacher``)."""
+        return buf.best(state.buffer, k)
 
     def eval_levels(self, state: SFLState, key: PRNGKey) -> PyTree:
         """``num_eval_levels`` fresh levels, leaves [M, ...]."""
