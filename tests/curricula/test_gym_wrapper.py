@@ -442,3 +442,27 @@ def test_sb3_ppo_trains_through_the_wrapper():
     assert metrics["rounds_completed"] >= 3
     assert metrics["buffer_fill"] > 0
     assert metrics["episodes_recorded"] >= 3 * curriculum.num
+
+
+def test_a_parameter_teachers_params_reach_the_host_env():
+    first = make_curriculum_env("curriculax/Form-v0", "alpgmm", num=4, seed=1)
+    space = first.curriculum.teacher.space
+    others = [
+        CurriculumWrapper(gymnasium.make("curriculax/Form-v0"), first.curriculum) for _ in range(3)
+    ]
+    seen = []
+    for env in [first, *others]:  # four envs take the round's four levels
+        env.reset()
+        ticket = env._ticket
+        assert ticket.params is not None
+        for name in space.names:
+            np.testing.assert_array_equal(
+                np.asarray(getattr(env.unwrapped.params, name)), getattr(ticket.params, name)
+            )
+        assert int(env.unwrapped.params.max_steps) == int(env.curriculum.teacher.params.max_steps)
+        seen.append(tuple(float(getattr(ticket.params, n)) for n in space.names))
+    assert len(set(seen)) == 4  # ALP-GMM's first tasks are uniform in the box
+    with pytest.raises(ValueError, match="hands out each level's Params"):
+        first.reset(options={"params": {}})
+    for env in [first, *others]:
+        env.close()

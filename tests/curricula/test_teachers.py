@@ -42,14 +42,14 @@ def _stats(key, n=N, **fixed) -> EpisodeStats:
     return EpisodeStats(**values)
 
 
-@functools.partial(jax.jit, static_argnums=(0, 3))
-def _rounds(teacher, state, key, count):
+@functools.partial(jax.jit, static_argnums=(0, 3, 4))
+def _rounds(teacher, state, key, count, num=N):
     """``count`` rounds fed random statistics: (state, branches, train flags, levels)."""
 
     def one(state, key):
         sample_key, stats_key = jax.random.split(key)
-        state, batch = teacher.sample(state, sample_key, N)
-        state = teacher.update(state, batch, _stats(stats_key))
+        state, batch = teacher.sample(state, sample_key, num)
+        state = teacher.update(state, batch, _stats(stats_key, num))
         branch = batch.info["branch"] if "branch" in batch.info else jnp.asarray(NEW)
         return state, (branch, batch.train, batch.levels)
 
@@ -101,6 +101,29 @@ def test_plr_replays_only_once_min_fill_is_reached(plr):
     assert np.sum(branch[2:] == REPLAY) >= 6  # then mostly replays (p = 0.9)
     assert np.all(np.asarray(train))  # plain PLR learns from every round
     assert int(state.buffer.size()) >= 8
+
+
+def test_plr_replays_on_a_small_level_space_with_default_options(maze):
+    env, params = curriculax.make("curriculax/DoorKey-5x5-v0")  # 48 distinct levels
+    teacher = PLR(env, params)
+    assert (teacher.distinct_levels, teacher.replay_threshold) == (48, 24)
+    assert "24 levels" in teacher.summary() and "48 distinct" in teacher.summary()
+    # the README's job: 32 envs, 256-step rounds; 100k steps = 12 rounds
+    num = 32
+    start = teacher.init(jax.random.key(0), num)
+    state, (branch, _, _) = _rounds(teacher, start, jax.random.key(1), 12, num)
+    assert np.sum(np.asarray(branch) == REPLAY) > 0
+    assert float(teacher.metrics(state)["replay_share"]) > 0
+    assert teacher.run_warnings(rounds=12, num=num) == []
+    # a run too short to store 24 levels says that it is DR, before anything compiles
+    (warning,) = teacher.run_warnings(rounds=1, num=8)
+    assert "never replays" in warning and "domain randomisation" in warning
+
+
+def test_plr_threshold_on_a_large_level_space_is_min_fill_of_capacity(maze):
+    env, params = maze
+    teacher = PLR(env, params)
+    assert (teacher.distinct_levels, teacher.replay_threshold) == (4000, 2000)
 
 
 def test_robust_plr_learns_only_from_replays(maze):
