@@ -24,11 +24,12 @@ Model
     4. Joint impulses, by a few projected Gauss-Seidel sweeps with the same factorisation
        (``M̃⁻¹ Sᵀ`` for the joint columns comes from the same multi-right-hand-side solve).
        Motors follow TeachMyAgent's (Box2D's) model: target joint speed ``max_speed * sign(a)``,
-       torque at most ``max_torque * |a|``, i.e. the torque that reaches the target within the
-       substep, clipped. Joint limits are speculative one-sided velocity constraints: a joint may
-       move at most up to its limit within the substep (an inelastic stop, exactly at the limit,
-       whatever the motor torque), and a joint already beyond it is pulled back by
-       ``limit_correction`` of the excess per substep.
+       torque at most ``max_torque * |a|`` (times ``step``'s ``motor_strength``), i.e. the
+       torque that reaches the target within the substep, clipped. Joint limits are
+       speculative one-sided velocity constraints: a joint may move at most up to its limit
+       within the substep (an inelastic stop, exactly at the limit, whatever the motor torque),
+       and a joint already beyond it is pulled back by ``limit_correction`` of the excess per
+       substep.
     5. Semi-implicit (symplectic) Euler: ``qd' = qd + Δqd``, ``q' = q + h qd'``.
 
 Force elements
@@ -194,8 +195,11 @@ class Body(NamedTuple):
 class PhysicsParams(NamedTuple):
     """Static world constants (hashable).
 
+    Gravity, the terrain's friction and the motors' strength are not here: they may be traced
+    (a task parameter, per env under ``vmap``), so ``step`` takes gravity and a motor torque
+    scale as arguments and the friction comes with the ``Terrain``.
+
     Attributes:
-        gravity: m/s², pointing along -y.
         drag_linear: linear water drag per metre of face, per unit water density, (N s/m)/m.
         drag_quadratic: quadratic water drag per metre of face, per unit water density.
         max_speed: clip on every generalised speed (m/s and rad/s): a guard, not a model.
@@ -203,7 +207,6 @@ class PhysicsParams(NamedTuple):
         limit_correction: fraction of a joint's excess beyond its limit undone per substep.
     """
 
-    gravity: float = GRAVITY
     drag_linear: float = 0.5
     drag_quadratic: float = 1.0
     max_speed: float = 100.0
@@ -211,7 +214,7 @@ class PhysicsParams(NamedTuple):
     limit_correction: float = 0.2
 
 
-#: The default world: TeachMyAgent's gravity.
+#: The default world constants.
 DEFAULT_PARAMS = PhysicsParams()
 
 
@@ -605,7 +608,7 @@ def _quadratic(points: _Points, dxx, dxy, dyy) -> list:
 
 
 def _mass_terms(
-    st: _Static, k: _Kin, qd: Array, gravity: float, one: Array | None = None
+    st: _Static, k: _Kin, qd: Array, gravity: float | Array, one: Array | None = None
 ) -> tuple[list, list]:
     """Mass matrix (nested list) and generalised gravity and velocity-product forces."""
     num_links = len(st.parent)
@@ -854,6 +857,8 @@ def step(
     dt: float = 1.0 / 50.0,
     substeps: int = 4,
     params: PhysicsParams = DEFAULT_PARAMS,
+    gravity: float | Array = GRAVITY,
+    motor_strength: float | Array = 1.0,
 ) -> tuple[PhysicsState, Contacts]:
     """Advances one body by ``dt`` in ``substeps`` equal substeps.
 
@@ -865,7 +870,11 @@ def step(
         terrain: the terrain.
         dt: step length, s (TeachMyAgent: 1/50).
         substeps: substeps per step (>= 4 keeps contacts stiff at dt = 1/50).
-        params: world constants.
+        params: static world constants.
+        gravity: m/s², > 0, along -y (TeachMyAgent: 10); a float or a traced float32 [] (it
+            weighs every link and sets the buoyancy, ``ρ_w g a φ``).
+        motor_strength: scale of every motor's maximum torque, > 0 (1: the body's
+            ``motor_torque``); a float or a traced float32 []. Target speeds are unchanged.
 
     Returns:
         ``(state, contacts)``.
@@ -876,14 +885,14 @@ def step(
     action = jnp.asarray(action, jnp.float32)
     a = jnp.clip(jnp.nan_to_num(action[:num_motors]), -1.0, 1.0)
     target = jnp.asarray(body.motor_speed, jnp.float32) * jnp.sign(a)
-    torque_max = jnp.asarray(body.motor_torque, jnp.float32) * jnp.abs(a)
+    torque_max = jnp.asarray(body.motor_torque, jnp.float32) * jnp.abs(a) * motor_strength
     state = _grasp_update(body, state, action[num_motors:], terrain)
     windows = _windows(terrain, contact_points(body, state.q)[:, 0])
 
     def substep(carry, _):
         state, touched = carry
         new_state, active = _substep(
-            body, st, state, target, torque_max, terrain, windows, h, params
+            body, st, state, target, torque_max, terrain, windows, h, params, gravity
         )
         return (new_state, touched | active), None
 
@@ -911,15 +920,15 @@ def _substep(
     windows: tuple[Array, Array],
     h: float,
     params: PhysicsParams,
+    g: float | Array,
 ) -> tuple[PhysicsState, Array]:
     """One semi-implicit Euler substep; returns the state and which contacts were active [2, K].
 
     ``windows`` are the contact points' ground and ceiling windows (``_windows``), read once per
-    step.
+    step; ``g`` is the gravity, m/s².
     """
     q, qd = state.q, state.qd
     n = body.num_dofs
-    g = params.gravity
     one = q[0] * 0.0 + 1.0  # a runtime one, see _materialise
     k = _kinematics(st, q, qd, one)
     mmat, force = _mass_terms(st, k, qd, g, one)
