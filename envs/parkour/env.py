@@ -20,6 +20,11 @@ Interface (TMA's, for a body with ``A`` motors and ``H`` hands)
     or a swimmer out of water, is dead: its actions are zeroed until the episode ends (TMA's
     rule; the episode goes on).
     ``state.episode_return > SUCCESS_RETURN`` is TMA's "mastered" criterion.
+
+Dynamics task parameters (``ParkourDynamicsParams``, shared by both envs' Params): gravity, the
+terrain's friction and the motors' strength are traced Params fields, so a curriculum (OpenAI's
+ADR randomises dynamics) can move them and each env of a batch can have its own. Their defaults
+are TMA's constants, so the default task is unchanged.
 """
 
 from __future__ import annotations
@@ -36,10 +41,10 @@ from flax import struct
 
 from curriculax.env import Env, ParamsT
 from curriculax.envs.parkour import bodies, lidar, physics
-from curriculax.envs.parkour.physics import SCALE, Body, PhysicsState, Terrain
-from curriculax.envs.parkour.terrain import PAD_END
+from curriculax.envs.parkour.physics import GRAVITY, SCALE, Body, PhysicsState, Terrain
+from curriculax.envs.parkour.terrain import FRICTION, PAD_END
 from curriculax.spaces import Box
-from curriculax.types import Array, EnvState, PRNGKey, PyTree
+from curriculax.types import Array, EnvParams, EnvState, PRNGKey, PyTree
 
 #: TMA's episode cap.
 MAX_STEPS = 2000
@@ -58,6 +63,48 @@ INITIAL_PUSH = 5.0
 _VX_SCALE = 0.3 * (600.0 / SCALE) / 50.0
 _VY_SCALE = 0.3 * (400.0 / SCALE) / 50.0
 _W_SCALE = 2.0 / 50.0
+
+#: Bounds of the dynamics task parameters, the defaults (TMA's) inside them. Gravity and motor
+#: strength span 0.5x-1.5x of the default, OpenAI's ADR's kind of range for physical constants.
+#: The terrain's friction coefficient mixes with each contact point's as ``sqrt(mu_point
+#: mu_terrain)`` (Box2D's rule), so [0.5, 5] around TMA's 2.5 makes the effective friction
+#: 0.45x-1.41x its default: for the walker's legs (0.2) mu from 0.32 (slides on slopes steeper
+#: than 18 deg) to 1.0 (holds to 45 deg).
+GRAVITY_BOUNDS = (0.5 * GRAVITY, 1.5 * GRAVITY)
+TERRAIN_FRICTION_BOUNDS = (0.5, 5.0)
+MOTOR_STRENGTH_BOUNDS = (0.5, 1.5)
+DYNAMICS_BOUNDS: dict[str, tuple[float, float]] = {
+    "gravity": GRAVITY_BOUNDS,
+    "terrain_friction": TERRAIN_FRICTION_BOUNDS,
+    "motor_strength": MOTOR_STRENGTH_BOUNDS,
+}
+
+
+@struct.dataclass
+class ParkourDynamicsParams(EnvParams):
+    """The dynamics task parameters that every parkour env's Params has (traced, per env).
+
+    Attributes:
+        max_steps: int32 [], episode cap (TMA: 2000).
+        gravity: float32 [], m/s², along -y (TMA: 10); weighs every link and sets buoyancy.
+        terrain_friction: float32 [], friction coefficient of the terrain, ground and ceiling
+            (TMA: 2.5), mixed with each contact point's as ``sqrt(mu_point mu_terrain)``.
+        motor_strength: float32 [], scale of every motor's maximum torque (1: the body's, e.g.
+            the walker's 80 N m); target speeds are unchanged.
+    """
+
+    gravity: Array
+    terrain_friction: Array
+    motor_strength: Array
+
+
+def default_dynamics() -> dict[str, Array]:
+    """The dynamics fields' defaults, TMA's constants: ``gravity``, ``terrain_friction``, ..."""
+    return {
+        "gravity": jnp.float32(GRAVITY),
+        "terrain_friction": jnp.float32(FRICTION),
+        "motor_strength": jnp.float32(1.0),
+    }
 
 
 @dataclasses.dataclass(frozen=True)
@@ -261,14 +308,61 @@ class ParkourEnvBase(Env[Any, ParkourState, ParamsT], Generic[ParamsT]):
             shaping = shaping - 5.0 * jnp.abs(body_state.q[2])
         return shaping
 
+    def validate_params(self, params: ParamsT) -> None:
+        """The base class's bounds check, after a physical one of the dynamics fields.
+
+        Concrete values (one per env when batched) must be finite, gravity and motor strength
+        > 0 and the terrain friction >= 0; traced values are not checked.
+
+        Raises:
+            ValueError: naming the field, the value and the physical requirement.
+        """
+        expected = type(self.default_params())
+        if isinstance(params, expected):
+            for name, positive in (
+                ("gravity", True),
+                ("motor_strength", True),
+                ("terrain_friction", False),
+            ):
+                value = getattr(params, name)
+                if isinstance(value, jax.core.Tracer):
+                    continue
+                value = np.asarray(value, np.float64)
+                bad = ~np.isfinite(value) | ((value <= 0.0) if positive else (value < 0.0))
+                if np.any(bad):
+                    need = "> 0" if positive else ">= 0"
+                    raise ValueError(
+                        f"{type(self).__name__} params.{name}={value.tolist()}: it must be a "
+                        f"finite number {need}; its bounds are {list(DYNAMICS_BOUNDS[name])}"
+                    )
+        super().validate_params(params)
+
     def transition(
         self, key: PRNGKey, state: ParkourState, action: Array, params: ParamsT
     ) -> tuple[ParkourState, Array, Array]:
-        """One physics step of ``DT`` (``SUBSTEPS`` substeps), then TMA's reward and ending."""
+        """One physics step of ``DT`` (``SUBSTEPS`` substeps), then TMA's reward and ending.
+
+        The physics reads the dynamics fields of ``params``, clipped to ``DYNAMICS_BOUNDS``
+        (as the generators clip the terrain fields): gravity, the terrain's friction (in the
+        window's ``Terrain``) and the motor strength.
+        """
         action = jnp.clip(jnp.nan_to_num(jnp.asarray(action, jnp.float32)), -1.0, 1.0)
         action = jnp.where(state.dead, 0.0, action)
         terrain = self.window(state.track, state.body.q[0])
-        body_state, contacts = physics.step(self._body, state.body, action, terrain, DT, SUBSTEPS)
+        gravity, friction, strength = (
+            jnp.clip(jnp.asarray(getattr(params, name), jnp.float32), *DYNAMICS_BOUNDS[name])
+            for name in ("gravity", "terrain_friction", "motor_strength")
+        )
+        body_state, contacts = physics.step(
+            self._body,
+            state.body,
+            action,
+            terrain.replace(friction=friction),
+            DT,
+            SUBSTEPS,
+            gravity=gravity,
+            motor_strength=strength,
+        )
         touched = contacts.link_ground | contacts.link_ceiling
         x = body_state.q[0]
         shaping = self._shaping(body_state)

@@ -6,7 +6,13 @@ import jax.numpy as jnp
 from flax import struct
 
 from curriculax.env import INT32_MAX
-from curriculax.envs.parkour.env import MAX_STEPS, ParkourEnvBase
+from curriculax.envs.parkour.env import (
+    DYNAMICS_BOUNDS,
+    MAX_STEPS,
+    ParkourDynamicsParams,
+    ParkourEnvBase,
+    default_dynamics,
+)
 from curriculax.envs.parkour.terrain import (
     NUM_KNOTS,
     SEGMENT,
@@ -16,7 +22,7 @@ from curriculax.envs.parkour.terrain import (
     parkour_track,
     parkour_window,
 )
-from curriculax.types import Array, EnvParams, PRNGKey
+from curriculax.types import Array, PRNGKey
 
 #: Bounds of the task space (TMA's Parkour dims; θ bounds measured for our CPPN).
 THETA_BOUNDS = (-1.0, 1.0)
@@ -28,11 +34,12 @@ FINISH_X = (NUM_KNOTS - 1 - 5) * SEGMENT
 
 
 @struct.dataclass
-class ParkourParams(EnvParams):
-    """One Parkour task (TMA's 6-D task space); the level adds the creepers' random lengths.
+class ParkourParams(ParkourDynamicsParams):
+    """One Parkour task (TMA's 6-D task space, and dynamics); the level adds the creepers' lengths.
 
     Attributes:
         max_steps: int32 [], episode cap (TMA: 2000).
+        gravity, terrain_friction, motor_strength: the dynamics (``ParkourDynamicsParams``).
         theta_1: float32 [], first CPPN input.
         theta_2: float32 [], second CPPN input.
         theta_3: float32 [], third CPPN input.
@@ -53,7 +60,8 @@ class Parkour(ParkourEnvBase[ParkourParams]):
     """TeachMyAgent's Parkour: a body crosses ~100 m of CPPN terrain under a ceiling.
 
     Registered as ``curriculax/Parkour-v0`` (the walker). Parameters outside their bounds are
-    rejected by ``make_params`` and clipped by the generator when traced.
+    rejected by ``make_params`` and clipped by the generator (the dynamics: by the step) when
+    traced.
 
     Args:
         body: the embodiment (``EMBODIMENTS``); default TMA's benchmark walker.
@@ -86,10 +94,11 @@ class Parkour(ParkourEnvBase[ParkourParams]):
         super().__init__(body, hull_critical=hull_critical, water_flags=True)
 
     def default_params(self) -> ParkourParams:
-        """A dry track with θ = 0 and no creepers."""
+        """A dry track with θ = 0 and no creepers; TMA's dynamics."""
         f32 = jnp.float32
         return ParkourParams(
             max_steps=jnp.int32(MAX_STEPS),
+            **default_dynamics(),
             theta_1=f32(0.0),
             theta_2=f32(0.0),
             theta_3=f32(0.0),
@@ -99,7 +108,11 @@ class Parkour(ParkourEnvBase[ParkourParams]):
         )
 
     def param_bounds(self) -> dict[str, tuple[float, float]]:
-        """θ in [-1, 1]^3, water level in [0, 1], creepers TMA's [0, 4] m x [0, 5] m."""
+        """θ in [-1, 1]^3, water level in [0, 1], creepers TMA's [0, 4] m x [0, 5] m; dynamics.
+
+        The dynamics bounds (``env.DYNAMICS_BOUNDS``, after the terrain's): gravity [5, 15]
+        m/s², terrain friction [0.5, 5], motor strength [0.5, 1.5].
+        """
         return {
             "max_steps": (1, INT32_MAX),
             "theta_1": THETA_BOUNDS,
@@ -108,6 +121,7 @@ class Parkour(ParkourEnvBase[ParkourParams]):
             "water_level": WATER_BOUNDS,
             "creeper_height": CREEPER_HEIGHT_BOUNDS,
             "creeper_spacing": CREEPER_SPACING_BOUNDS,
+            **DYNAMICS_BOUNDS,
         }
 
     def sample_level(self, key: PRNGKey, params: ParkourParams) -> ParkourTrack:

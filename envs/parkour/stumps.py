@@ -6,7 +6,13 @@ import jax.numpy as jnp
 from flax import struct
 
 from curriculax.env import INT32_MAX
-from curriculax.envs.parkour.env import MAX_STEPS, ParkourEnvBase
+from curriculax.envs.parkour.env import (
+    DYNAMICS_BOUNDS,
+    MAX_STEPS,
+    ParkourDynamicsParams,
+    ParkourEnvBase,
+    default_dynamics,
+)
 from curriculax.envs.parkour.terrain import (
     SEGMENT,
     TRACK_SEGMENTS,
@@ -15,7 +21,7 @@ from curriculax.envs.parkour.terrain import (
     stump_track,
     stump_window,
 )
-from curriculax.types import Array, EnvParams, PRNGKey
+from curriculax.types import Array, PRNGKey
 
 #: TMA's task space: mean stump height in segments, spacing in m.
 STUMP_HEIGHT_BOUNDS = (0.0, 3.0)
@@ -25,11 +31,12 @@ FINISH_X = (TRACK_SEGMENTS - 10) * SEGMENT
 
 
 @struct.dataclass
-class StumpTracksParams(EnvParams):
+class StumpTracksParams(ParkourDynamicsParams):
     """One Stump Tracks task.
 
     Attributes:
         max_steps: int32 [], episode cap (TMA: 2000).
+        gravity, terrain_friction, motor_strength: the dynamics (``ParkourDynamicsParams``).
         stump_height: float32 [], mean stump height in segments of 14/30 m (std 0.1).
         obstacle_spacing: float32 [], ground between stumps, m (clipped to >= 0.01).
         roughness: float32 [], TMA's ground roughness (0: flat); bounded by ``max_roughness``.
@@ -63,21 +70,27 @@ class StumpTracks(ParkourEnvBase[StumpTracksParams]):
         self.max_roughness = float(max_roughness)
 
     def default_params(self) -> StumpTracksParams:
-        """TMA's easiest corner: the lowest stumps, 6 m apart, flat ground."""
+        """TMA's easiest corner: the lowest stumps, 6 m apart, flat ground; TMA's dynamics."""
         return StumpTracksParams(
             max_steps=jnp.int32(MAX_STEPS),
+            **default_dynamics(),
             stump_height=jnp.float32(0.0),
             obstacle_spacing=jnp.float32(6.0),
             roughness=jnp.float32(0.0),
         )
 
     def param_bounds(self) -> dict[str, tuple[float, float]]:
-        """Height [0, 3] segments, spacing [0, 6] m (TMA's), roughness [0, max_roughness]."""
+        """Height [0, 3] segments, spacing [0, 6] m (TMA's), roughness [0, max_roughness].
+
+        Then the dynamics (``env.DYNAMICS_BOUNDS``): gravity [5, 15] m/s², terrain friction
+        [0.5, 5], motor strength [0.5, 1.5].
+        """
         return {
             "max_steps": (1, INT32_MAX),
             "stump_height": STUMP_HEIGHT_BOUNDS,
             "obstacle_spacing": SPACING_BOUNDS,
             "roughness": (0.0, self.max_roughness),
+            **DYNAMICS_BOUNDS,
         }
 
     def sample_level(self, key: PRNGKey, params: StumpTracksParams) -> StumpTrack:
