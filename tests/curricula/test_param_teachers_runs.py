@@ -7,8 +7,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from curriculax.agents.ppo import PPOConfig
+import curriculax
+from curriculax.agents.ppo import PPOConfig, make_train
 from curriculax.agents.runner import RunSpec, load_run, run_training
+from curriculax.curricula import make_teacher
 
 # (id, max_steps for speed, num_steps): each round is one 2-update round of a short episode.
 FAMILIES = {
@@ -67,3 +69,27 @@ def test_parameter_teacher_runs_and_resumes_exactly(env_id, name, tmp_path):
         low, high = trainer.teacher.space.low, trainer.teacher.space.high
         i = trainer.teacher.space.names.index(dim)
         assert np.all((values >= low[i] - 1e-6) & (values <= high[i] + 1e-6))
+
+
+def test_an_adr_round_over_friction_changes_the_episodes_it_trains_on():
+    env, params = curriculax.make("curriculax/StumpTracks-v0", max_steps=32)
+    low, high = env.param_bounds()["terrain_friction"]
+    config = PPOConfig(total_timesteps=4 * 16 * 2, num_envs=4, num_steps=16, num_minibatches=2)
+
+    def one_round(friction: float):
+        teacher = make_teacher(
+            "adr", env, params, dims=["terrain_friction"], initial=[friction], boundary_prob=0.0
+        )
+        train = make_train(config, env, params, teacher=teacher)
+        runner = train.init(jax.random.key(0))
+        return jax.jit(lambda r: train.run(r, 1, 0))(runner)[0]
+
+    slippery, grippy = one_round(low), one_round(high)
+    for runner, friction in ((slippery, low), (grippy, high)):
+        np.testing.assert_allclose(runner.curriculum.batch.params.terrain_friction, friction)
+    # same key, same tracks and same policy: only the friction the envs ran under differs
+    assert _equal(slippery.curriculum.batch.levels, grippy.curriculum.batch.levels)
+    assert not np.allclose(
+        np.asarray(slippery.vec_state.env_state.body.q),
+        np.asarray(grippy.vec_state.env_state.body.q),
+    )
