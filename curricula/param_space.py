@@ -25,10 +25,13 @@ from curriculax.types import Array, EnvParams, PRNGKey, PyTree
 class ParamSpace:
     """The box of an env's curriculum-adaptable Params fields.
 
-    A field is adaptable when ``env.param_bounds()`` bounds it, it is not ``max_steps`` (the
-    episode knob stays the trainer's, and it does not change the level) and it is not boolean.
-    By default every adaptable field of non-zero width is a dimension, in ``param_bounds()``
-    order; ``dims`` picks some (a zero-width field may be picked: it then stays at its bound).
+    A field is adaptable when ``env.param_bounds()`` bounds it with a finite range, it is a
+    scalar, it is not ``max_steps`` (the episode knob stays the trainer's) and it is not boolean.
+    One dimension is one scalar field: a vector field (``Form.kind_weights`` [7], relative
+    widget frequencies) or one bounded only on one side is never a dimension, and naming it in
+    ``dims`` is a ``ValueError`` that says why. By default every adaptable field of non-zero
+    width is a dimension, in ``param_bounds()`` order; ``dims`` picks some (a zero-width field
+    may be picked: it then stays at its bound).
     Fields that are not dimensions keep their value in ``params``. ``bounds`` narrows a
     dimension's range inside the env's (TeachMyAgent's teachers take their box the same way,
     e.g. a walker's Parkour tasks kept mostly dry).
@@ -47,8 +50,9 @@ class ParamSpace:
         integer: bool [d], whether the field has an integer dtype (rounded by ``to_params``).
 
     Raises:
-        ValueError: on an empty, repeated or unknown name in ``dims`` (the message lists the
-            adaptable fields), an env without any adaptable field, or a ``bounds`` entry that
+        ValueError: on an empty, repeated, unknown or not adaptable name in ``dims`` (the
+            message says why and lists the adaptable fields), an env without any adaptable
+            field, or a ``bounds`` entry that
             names no dimension, is not a finite pair with low <= high, or leaves the env's
             bounds.
     """
@@ -68,20 +72,21 @@ class ParamSpace:
             raise ValueError("a ParamSpace is built on one shared Params, not per-env ones")
         fields = {f.name for f in dataclasses.fields(params)}
         env_bounds = env.param_bounds()
-        adaptable = [
-            name
+        # Why each bounded field that is not adaptable is not (None: it is adaptable).
+        refused = {
+            name: _not_adaptable(name, getattr(params, name), env_bounds[name])
             for name in env_bounds
             if name in fields
-            and name != "max_steps"
-            and jnp.asarray(getattr(params, name)).dtype != jnp.bool_
-        ]
+        }
+        adaptable = [name for name, why in refused.items() if why is None]
         env_name = type(env).__name__
         if dims is None:
             dims = [name for name in adaptable if env_bounds[name][1] > env_bounds[name][0]]
             if not dims:
                 raise ValueError(
-                    f"{env_name} has no curriculum-adaptable Params field (numeric, bounded, "
-                    f"of non-zero width, other than max_steps); its bounds are {env_bounds}"
+                    f"{env_name} has no curriculum-adaptable Params field (scalar, numeric, "
+                    f"finitely bounded, of non-zero width, other than max_steps); its bounds "
+                    f"are {env_bounds}"
                 )
         else:
             if isinstance(dims, str):
@@ -89,6 +94,12 @@ class ParamSpace:
             dims = list(dims)
             if not dims:
                 raise ValueError(f"dims is empty; {env_name}'s adaptable fields are {adaptable}")
+            unfit = [f"{name} ({refused[name]})" for name in dims if refused.get(name)]
+            if unfit:
+                raise ValueError(
+                    f"{env_name} cannot adapt {', '.join(unfit)}: a dimension is one scalar, "
+                    f"finitely bounded field; its adaptable fields are {adaptable}"
+                )
             unknown = [name for name in dims if name not in adaptable]
             if unknown:
                 raise ValueError(
@@ -176,6 +187,21 @@ class ParamSpace:
         params = jax.vmap(self.to_params)(x)
         keys = jax.random.split(key, x.shape[0])
         return jax.vmap(self.env.sample_level)(keys, params)
+
+
+def _not_adaptable(name: str, value: Any, bounds: tuple[float, float]) -> str | None:
+    """Why the field ``name`` (its default ``value``, its env ``bounds``) is not a dimension."""
+    value = jnp.asarray(value)
+    if name == "max_steps":
+        return "the episode's step budget stays the trainer's"
+    if value.dtype == jnp.bool_:
+        return "boolean"
+    if value.ndim != 0:
+        return f"a vector field of shape {tuple(value.shape)}"
+    low, high = (float(v) for v in bounds)
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return f"unbounded: [{low:g}, {high:g}]"
+    return None
 
 
 def _check_narrowing(

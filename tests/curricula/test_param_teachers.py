@@ -19,6 +19,7 @@ from curriculax.curricula.alpgmm import (
 from curriculax.curricula.base import Batch, EpisodeStats
 from curriculax.curricula.param_space import ParamSpace
 from curriculax.envs.grid.constants import Obj
+from curriculax.envs.grid.empty import Empty
 
 
 def stats(returns, episodes=None):
@@ -95,6 +96,28 @@ def test_explicit_dims_and_their_errors(maze, multiroom):
             ParamSpace(maze, dims=bad)
     with pytest.raises(ValueError, match="twice"):
         ParamSpace(multiroom, dims=["num_rooms", "num_rooms"])
+
+
+def test_a_dimension_is_one_finitely_bounded_scalar_field():
+    form = curriculax.make("curriculax/Form-v0")[0]
+    space = ParamSpace(form)  # kind_weights [7] is bounded by (0, inf): not a default dimension
+    assert "kind_weights" not in space.names and space.dim > 0
+    assert np.all(np.isfinite(space.low)) and np.all(np.isfinite(space.high))
+    with pytest.raises(ValueError, match=r"kind_weights \(a vector field of shape \(7,\)\)"):
+        ParamSpace(form, dims=["kind_weights"])
+    with pytest.raises(ValueError, match=r"max_steps \(the episode's step budget"):
+        ParamSpace(form, dims=["max_steps", "prefill"])
+    for name in ("adr", "alpgmm"):
+        assert make_teacher(name, form).space.names == space.names
+
+    class OpenEnded(Empty):
+        def param_bounds(self):
+            return {**super().param_bounds(), "room_size": (4, float("inf"))}
+
+    with pytest.raises(ValueError, match="no curriculum-adaptable"):
+        ParamSpace(OpenEnded())
+    with pytest.raises(ValueError, match=r"room_size \(unbounded: \[4, inf\]\)"):
+        ParamSpace(OpenEnded(), dims=["room_size"])
 
 
 def test_bounds_narrow_a_dimension_inside_the_envs_box(multiroom):
