@@ -37,6 +37,9 @@ from curriculax.envs.webform.text import (
 from curriculax.spaces import Box, Discrete
 from curriculax.types import Array, EnvParams, PRNGKey
 
+#: Bounds of ``FormParams.gamma`` (checked and clipped; not a task dimension, see
+#: ``Form.param_bounds``).
+GAMMA_BOUNDS = (0.0, 1.0)
 #: Widget kinds, in the order of ``FormParams.kind_weights``.
 WIDGETS = ("text", "password", "checkbox", "radio", "select", "date", "autocomplete")
 _W_TEXT, _W_PASSWORD, _W_CHECKBOX, _W_RADIO, _W_SELECT, _W_DATE, _W_AUTO = range(7)
@@ -71,7 +74,8 @@ class FormParams(EnvParams):
     Attributes:
         max_steps: int32 [], step budget; reaching it ends the episode with -1 (MiniWoB++'s
             timer, counted in steps).
-        num_widgets: int32 [], widgets on the form, in ``[1, max_widgets]``.
+        num_widgets: int32 [], widgets on the form, in ``[1, max_widgets]`` (with fixed
+            ``widgets``: their number, the only valid value).
         num_instructed: int32 [], widgets the instruction names (at most ``num_widgets``).
         kind_weights: float32 [7], relative frequency of text, password, checkbox group, radio
             group, select, date and autocomplete (ignored for widgets fixed by the static
@@ -91,7 +95,9 @@ class FormParams(EnvParams):
         partial: bool [], raw reward is the mean of +-1 per scored element (click-checkboxes).
         shaping: float32 [], weight of the potential-based shaping term in [0, 1] (0: none;
             with it a step's reward stays within ``reward_range``).
-        gamma: float32 [], discount of the shaping term.
+        gamma: float32 [], discount of the shaping term: the learner's discount, for shaping
+            that leaves the best policy unchanged (Ng et al. 1999); not a task dimension, so
+            not in ``param_bounds()`` and never moved by a teacher.
     """
 
     num_widgets: Array
@@ -223,27 +229,45 @@ class Form(Env[FormLevel, FormState, FormParams]):
         )
 
     def param_bounds(self) -> dict[str, tuple[float, float]]:
-        """Bounds of every numeric field; out-of-bounds traced values are clipped."""
+        """Bounds of the curriculum-adaptable fields; out-of-bounds traced values are clipped.
+
+        With fixed ``widgets`` their number is fixed too: ``num_widgets`` is pinned to it, and
+        ``num_instructed`` and ``num_pages`` stop there (more would change nothing).
+        ``gamma`` is bounded too (``GAMMA_BOUNDS``) but is not listed: it is the shaping
+        potential's discount, the learner's to match, not a task dimension.
+        """
+        fixed = None if self.widgets is None else len(self.widgets)
+        widgets = self.max_widgets if fixed is None else fixed
         return {
             "max_steps": (1, INT32_MAX),
-            "num_widgets": (1, self.max_widgets),
-            "num_instructed": (0, self.max_widgets),
+            "num_widgets": (1 if fixed is None else fixed, widgets),
+            "num_instructed": (0, widgets),
             "kind_weights": (0.0, float("inf")),
             "options_low": (2, self.max_options),
             "options_high": (2, self.max_options),
             "vocab_size": (self.distinct_words, MAX_VOCAB),
             "words_per_value": (1, self.max_words),
-            "num_pages": (1, self.max_pages),
+            "num_pages": (1, min(self.max_pages, widgets)),
             "num_distractors": (0, self.max_distractors),
             "layout_shuffle": (0.0, 1.0),
             "prefill": (0.0, 1.0),
             "shaping": (0.0, 1.0),
-            "gamma": (0.0, 1.0),
         }
+
+    def validate_params(self, params: FormParams) -> None:
+        """The base's check of ``param_bounds()``, and ``gamma`` inside ``GAMMA_BOUNDS``."""
+        super().validate_params(params)
+        low, high = GAMMA_BOUNDS
+        if not isinstance(params.gamma, jax.core.Tracer):
+            gamma = np.asarray(params.gamma)
+            if np.any(gamma < low) or np.any(gamma > high):
+                raise ValueError(
+                    f"Form params.gamma={gamma.tolist()} is outside its bounds [{low}, {high}]"
+                )
 
     def _clipped(self, params: FormParams) -> FormParams:
         out = {}
-        for name, (low, high) in self.param_bounds().items():
+        for name, (low, high) in {**self.param_bounds(), "gamma": GAMMA_BOUNDS}.items():
             value = getattr(params, name)
             out[name] = jnp.clip(jnp.nan_to_num(value, nan=low), low, high).astype(value.dtype)
         return params.replace(**out)
