@@ -44,10 +44,10 @@ import numpy as np
 import curriculax
 from curriculax.agents.evaluation import evaluate
 from curriculax.agents.ppo import PPOConfig, make_train
-from curriculax.agents.ppo.config import WALKER_HYPERPARAMETERS
 from curriculax.curricula import make_teacher
 from curriculax.envs.parkour import test_sets
 from curriculax.envs.parkour.terrain import TERRAIN_SCALE
+from curriculax.recipes import recipe
 
 #: TMA's Parkour walker results (% mastered after 20M steps, mean ± std over 16 seeds).
 TMA = {"random": "27.3 ± 10.7", "alpgmm": "42.7 ± 11.2"}
@@ -126,12 +126,12 @@ def main() -> None:
         "curriculax/Parkour-v0", hull_critical=not args.tma_falls, terrain_scale=scale
     )
     hyper = {
-        **WALKER_HYPERPARAMETERS,
+        **recipe("curriculax/Parkour-v0"),
         "num_envs": args.num_envs,
         "num_steps": args.num_steps,
         "num_minibatches": args.minibatches,
     }
-    config = PPOConfig(total_timesteps=args.steps, **hyper)
+    config = PPOConfig(**{**hyper, "total_timesteps": args.steps})
     rows = []
     for name in args.teachers:
         train = make_train(config, env, params, teacher=teacher(name, env, params, args.water_max))

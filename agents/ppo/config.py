@@ -18,17 +18,6 @@ NETWORKS = ("auto", "mlp", "grid", "cnn", "set", "form")
 RECURRENT = (None, "gru", "lstm")
 #: How an env whose episode ended starts the next one (see ``curriculax.autoreset``).
 LEVEL_MODES = ("fresh", "replay")
-#: A Brax-style continuous-control shape for the parkour walker: 128 envs x 64 steps, 8
-#: minibatches of 1024, 4 epochs, no entropy bonus, rewards x 0.1 (a fall's -100 otherwise swamps
-#: the value targets). It masters flat Stump Tracks in 6M steps (tests/agents/test_learning_slow).
-WALKER_HYPERPARAMETERS: dict = {
-    "num_envs": 128,
-    "num_steps": 64,
-    "num_minibatches": 8,
-    "learning_rate": 3e-4,
-    "ent_coef": 0.0,
-    "reward_scale": 0.1,
-}
 
 
 @dataclasses.dataclass(frozen=True)

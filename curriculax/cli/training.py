@@ -87,6 +87,12 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     replay.add_argument("--fps", type=int, default=8)
     replay.set_defaults(run=_cmd_replay)
 
+    recipes = commands.add_parser(
+        "recipes", help="the recommended PPO settings `train` starts from, per id"
+    )
+    recipes.add_argument("env_ids", nargs="*", help="ids (default: every registered id)")
+    recipes.set_defaults(run=_cmd_recipes)
+
 
 def _teacher_names() -> list[str]:
     from curriculax.curricula import TEACHERS
@@ -109,10 +115,11 @@ def _parse_pairs(pairs: list[str], what: str) -> dict[str, Any]:
 
 
 def config_from_args(args: argparse.Namespace) -> Any:
-    """The PPOConfig of ``--config``, then the flags, then ``--set`` (later wins)."""
+    """The env's recipe, then ``--config``, then the flags, then ``--set`` (later wins)."""
     from curriculax.agents.ppo import PPOConfig
+    from curriculax.recipes import recipe
 
-    values: dict[str, Any] = {}
+    values: dict[str, Any] = recipe(args.env_id)
     if args.config is not None:
         try:
             values.update(json.loads(args.config.read_text()))
@@ -208,6 +215,21 @@ def _cmd_train(args: argparse.Namespace) -> int:
             print(f"replay saved to {args.out / 'replay.npz'}; no GIF: {err}")
         else:
             print(f"replay: {args.out / 'replay.gif'} ({frames} frames, {replay.num_episodes} ep.)")
+    return 0
+
+
+def _cmd_recipes(args: argparse.Namespace) -> int:
+    import curriculax
+    from curriculax.agents.ppo import PPOConfig
+    from curriculax.recipes import recipe
+
+    defaults = PPOConfig().to_dict()
+    for env_id in args.env_ids or curriculax.registered_ids():
+        fields = recipe(env_id)
+        PPOConfig.from_dict(fields)  # a recipe that is not a valid config fails here
+        shown = {k: v for k, v in fields.items() if v != defaults[k]}
+        text = ", ".join(f"{k}={v}" for k, v in shown.items()) or "PPOConfig's defaults"
+        print(f"{curriculax.registry.spec(env_id).id}: {text}")
     return 0
 
 

@@ -11,19 +11,10 @@ import pytest
 import curriculax
 from curriculax.agents.evaluation import evaluate
 from curriculax.agents.ppo import PPOConfig, make_train
-from curriculax.agents.ppo.config import WALKER_HYPERPARAMETERS
+from curriculax.recipes import recipe
 
-#: rl-starter-files' sample-efficient MiniGrid shape (minibatches of 512, 4 epochs, lr 1e-3
-#: annealed) with 64 envs (8192 transitions, ~13 episodes per update) and a doubled entropy bonus:
-#: DoorKey-8x8's reward is sparse, and a uniform policy solves only ~3 % of its episodes.
-DOORKEY_CONFIG = PPOConfig(
-    total_timesteps=5_000_000,
-    num_envs=64,
-    num_steps=128,
-    num_minibatches=16,
-    learning_rate=1e-3,
-    ent_coef=0.02,
-)
+#: DoorKey-8x8's recipe (envs/grid/recipes.py), the settings `curriculax train` uses.
+DOORKEY_CONFIG = PPOConfig(**recipe("curriculax/DoorKey-8x8-v0"))
 
 
 @pytest.mark.slow
@@ -44,8 +35,8 @@ def test_doorkey_8x8_reaches_return_0_9_in_5_of_5_seeds_within_5m_steps():
     assert np.all(final >= 0.9), final
 
 
-#: The walker's continuous-control shape (see ``WALKER_HYPERPARAMETERS``).
-WALKER_CONFIG = PPOConfig(total_timesteps=6_000_000, **WALKER_HYPERPARAMETERS)
+#: The walker's recipe (envs/parkour/recipes.py), the settings `curriculax train` uses.
+WALKER_CONFIG = PPOConfig(**recipe("curriculax/StumpTracks-v0"))
 
 
 @pytest.mark.slow
