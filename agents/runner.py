@@ -2,10 +2,11 @@
 
 ``run_training`` trains ``num_seeds`` agents (vmapped in one program) on a registered env. After
 every chunk of updates it appends the chunk's per-update metrics to ``metrics.csv`` (and to
-TensorBoard when ``tensorboardX`` is installed), updates the progress bar and saves
-``checkpoint.ckpt`` atomically. Started again on the same folder it resumes from the checkpoint
-and, since the checkpoint holds the whole run state (networks, optimiser, envs, PRNG key), ends
-with exactly the parameters an uninterrupted run would have.
+TensorBoard when ``tensorboardX`` is installed), saves ``checkpoint.ckpt`` atomically, draws
+what a curriculum's teacher chose into ``curriculum/`` (``curriculum_view``) and updates the
+progress bar. Started again on the same folder it resumes from the checkpoint and, since the
+checkpoint holds the whole run state (networks, optimiser, envs, PRNG key), ends with exactly the
+parameters an uninterrupted run would have.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ import numpy as np
 
 import curriculax
 from curriculax.agents import checkpoints
+from curriculax.agents.curriculum_view import FOLDER as CURRICULUM_FOLDER
+from curriculax.agents.curriculum_view import CurriculumView
 from curriculax.agents.ppo.config import PPOConfig
 from curriculax.agents.ppo.train import METRICS, PPO, RunnerState, make_train
 
@@ -258,6 +261,7 @@ def run_training(
     resume: bool = True,
     quiet: bool = False,
     stop_after_updates: int | None = None,
+    pictures: bool = True,
 ) -> tuple[RunnerState, PPO]:
     """Trains as ``spec`` says, writing metrics and checkpoints into ``folder``.
 
@@ -270,6 +274,9 @@ def run_training(
         quiet: no progress bar.
         stop_after_updates: stop (after checkpointing) once this many updates are done, as
             if killed there; for tests and for splitting a run over sessions.
+        pictures: with a curriculum, draw what the teacher chose after every chunk
+            (``curriculum_view``: level sheets, task histograms in ``folder/curriculum`` and
+            TensorBoard).
 
     Returns:
         ``(runner, trainer)``; runner leaves lead with ``num_seeds``.
@@ -303,6 +310,7 @@ def run_training(
     batch = spec.config.batch_size
     progress = _Progress(spec.config.num_updates * batch, done * batch, quiet)
     teacher = trainer.teacher
+    view = CurriculumView(trainer) if teacher is not None and pictures else None
     signal = f"curriculum/{teacher.signal}" if teacher is not None and teacher.signal else None
     if teacher is not None and not quiet:
         updates = trainer.rounds.updates
@@ -322,6 +330,9 @@ def run_training(
                 _to_disk(runner),
                 {"spec": spec.to_dict(), "update": done, "curriculax": curriculax.__version__},
             )
+            if view is not None:  # what the teacher chose: level sheets, task histograms
+                step = int(metrics["env_steps"][0, -1])
+                view.write(runner, folder / CURRICULUM_FOLDER, done, step, logger.tensorboard)
             extra = ""
             if signal is not None:
                 extra = f"{signal.split('/')[1]} {float(np.mean(metrics[signal][:, -1])):.2f}  "

@@ -149,6 +149,11 @@ class ADR(Teacher[ADRState]):
         self.low_threshold = float(low_threshold)
         self.reward_range = check_reward_range(owner, reward_range)
 
+    @property
+    def task_dims(self) -> tuple[str, ...]:
+        """The Params fields of the task space, ``space.names``."""
+        return self.space.names
+
     def init(self, key: PRNGKey, num: int) -> ADRState:
         """The box shrunk to the initial point, with empty queues."""
         del key

@@ -296,6 +296,11 @@ class ALPGMM(Teacher[ALPGMMState]):
         self.em_iters = em_iters
         self.reg_covar = float(reg_covar)
 
+    @property
+    def task_dims(self) -> tuple[str, ...]:
+        """The Params fields of the task space, ``space.names``."""
+        return self.space.names
+
     def _check_num(self, num: int) -> None:
         require_positive_int(type(self).__name__, "num", num)
         if num > self.history:

@@ -176,6 +176,29 @@ class Teacher(abc.ABC, Generic[StateT]):
         """One line on how this teacher will act (printed when a run starts); may be empty."""
         return ""
 
+    # ----------------------------------------------------------------- what a researcher sees
+
+    def top_levels(self, state: StateT, k: int) -> tuple[PyTree, Array] | None:
+        """The ``k`` levels this teacher values most, best first, or ``None``.
+
+        Teachers that keep scored levels (PLR, Robust PLR, ACCEL: their replay score; SFL:
+        learnability) return ``(levels, scores)``: levels leaves [k', ...] and scores float32
+        [k'], ``k' = min(k, buffer capacity)``, -inf marking a row that holds no level yet.
+        Pure and jittable (``k`` static). The default, for teachers without such a store, is
+        ``None``.
+        """
+        del state, k
+        return None
+
+    @property
+    def task_dims(self) -> tuple[str, ...]:
+        """The Params fields this teacher moves per env (``Batch.params``); () for none.
+
+        Parameter-space teachers (ALP-GMM, ADR) name their task dimensions, so that the
+        distribution of the tasks they hand out can be shown (``batch.params.<name>``, [N]).
+        """
+        return ()
+
     def eval_levels(self, state: StateT, key: PRNGKey) -> PyTree:
         """Levels (leaves [M, ...]) to evaluate the policy on, every ``eval_every`` updates."""
         raise NotImplementedError(f"{type(self).__name__} does not evaluate levels")

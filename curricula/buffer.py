@@ -286,6 +286,22 @@ def take(buffer: LevelBuffer, slots: Array) -> PyTree:
     return jax.tree.map(lambda x: x[slots], buffer.levels)
 
 
+def best(buffer: LevelBuffer, k: int) -> tuple[PyTree, Array]:
+    """The ``k`` highest-scored stored levels, best first.
+
+    Args:
+        buffer: the buffer.
+        k: how many (static); more than the capacity gives the capacity.
+
+    Returns:
+        ``(levels, scores)``: levels leaves [k, ...] and their scores float32 [k], where -inf
+        marks a row that holds no level (fewer than ``k`` stored).
+    """
+    scores = jnp.where(buffer.filled, buffer.scores, -jnp.inf)
+    top, slots = jax.lax.top_k(scores, min(k, buffer.capacity))
+    return take(buffer, slots), top
+
+
 def tick(buffer: LevelBuffer) -> LevelBuffer:
     """Advances the staleness clock by one round."""
     return buffer.replace(clock=buffer.clock + 1)

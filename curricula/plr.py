@@ -253,6 +253,10 @@ class PLR(Teacher[PLRState]):
         )
         return state.replace(last_replayed=parents)
 
+    def top_levels(self, state: PLRState, k: int) -> tuple[PyTree, Array]:
+        """The ``k`` stored levels of highest replay score, best first (see ``Teacher``)."""
+        return buf.best(state.buffer, k)
+
     def metrics(self, state: PLRState) -> dict[str, Array]:
         """Buffer fill, score mean/max over stored levels, and the share of replay rounds."""
         b = state.buffer

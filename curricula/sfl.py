@@ -146,7 +146,7 @@ class SFL(Teacher[SFLState]):
         return state
 
     def top_levels(self, state: SFLState, k: int) -> tuple[PyTree, Array]:
-        """The ``k`` stored levels of highest learnability p (1 - p), best first (see ``Teacher``)."""
+        """The ``k`` stored levels of highest learnability, best first (see ``Teacher``)."""
         return buf.best(state.buffer, k)
 
     def eval_levels(self, state: SFLState, key: PRNGKey) -> PyTree:

@@ -54,6 +54,7 @@ def test_metrics_csv_has_a_row_per_update_and_seed(uninterrupted):
     assert len(rows) == 6 * 2
     assert float(rows[-1]["env_steps"]) == 6 * 16 * 32
     assert (folder / "tensorboard").is_dir()
+    assert not (folder / "curriculum").exists()  # level pictures only for curriculum runs
 
 
 def test_corrupt_checkpoint_is_reported_and_never_overwritten(uninterrupted, tmp_path):
