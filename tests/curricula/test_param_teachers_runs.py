@@ -53,11 +53,13 @@ def _equal(a, b) -> bool:
 @pytest.mark.parametrize(("env_id", "name"), CASES)
 def test_parameter_teacher_runs_and_resumes_exactly(env_id, name, tmp_path):
     spec = _spec(env_id, name)
-    whole, _ = run_training(spec, tmp_path / "whole", quiet=True)
-    run_training(spec, tmp_path / "cut", quiet=True, stop_after_updates=1)  # mid-round
+    whole, _ = run_training(spec, tmp_path / "whole", quiet=True, pictures=False)
+    run_training(
+        spec, tmp_path / "cut", quiet=True, stop_after_updates=1, pictures=False
+    )  # mid-round
     _, _, saved, _ = load_run(tmp_path / "cut")
     assert int(saved.update[0]) == 1
-    resumed, trainer = run_training(spec, tmp_path / "cut", quiet=True)
+    resumed, trainer = run_training(spec, tmp_path / "cut", quiet=True, pictures=False)
     assert _equal(whole.params, resumed.params)
     assert _equal(whole.curriculum, resumed.curriculum)
     # the teacher handed out per-env Params, and they are what the episodes ran under
