@@ -1,11 +1,14 @@
 """Checkpoint files: a training run's whole state, written atomically and checked when read.
 
 A checkpoint is one file: a magic line, a JSON header (format version, what was trained, the
-update count, and the SHA-256 of the payload) and the payload, the run's pytree serialised by
-``flax.serialization`` (msgpack). It is written to a temporary file in the same folder, flushed
-to disk, then renamed over the old one, so a run killed while saving leaves the previous
-checkpoint intact; a file that is truncated or altered fails its checksum when read, with an
-error that names the file, and is never overwritten by a run that cannot read it.
+update count, and a SHA-256 digest) and the payload, the run's pytree serialised by
+``flax.serialization`` (msgpack). The digest covers the header and the payload together: it is
+the SHA-256 of the header's other fields as canonical JSON (sorted keys), a zero byte, then the
+payload, so an edited update count or run spec is refused like an edited payload. It is written
+to a temporary file in the same folder, flushed to disk, then renamed over the old one, so a run
+killed while saving leaves the previous checkpoint intact; a file that is truncated or altered
+fails its checksum when read, with an error that names the file, and is never overwritten by a
+run that cannot read it. Format version 1 (whose digest covered the payload only) is refused.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ from flax import serialization
 from curriculax.types import PyTree
 
 MAGIC = b"curriculax-checkpoint\n"
-FORMAT_VERSION = 1
+#: 2: the digest covers the header as well as the payload (1: the payload only).
+FORMAT_VERSION = 2
 
 
 class CheckpointError(ValueError):
@@ -34,12 +38,10 @@ def save(path: str | os.PathLike, tree: PyTree, header: dict[str, Any]) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = serialization.to_bytes(tree)
-    header = {
-        **header,
-        "format_version": FORMAT_VERSION,
-        "sha256": hashlib.sha256(payload).hexdigest(),
-        "payload_bytes": len(payload),
-    }
+    # As read back: JSON types and string keys (the digest is of what ``read_header`` sees).
+    header = json.loads(json.dumps({k: v for k, v in header.items() if k != "sha256"}))
+    header.update(format_version=FORMAT_VERSION, payload_bytes=len(payload))
+    header["sha256"] = _digest(header, payload)
     head = json.dumps(header, sort_keys=True).encode()
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
@@ -56,11 +58,21 @@ def save(path: str | os.PathLike, tree: PyTree, header: dict[str, Any]) -> None:
         raise
 
 
+def _digest(header: dict[str, Any], payload: bytes) -> str:
+    """SHA-256 of the header's fields but ``sha256`` (canonical JSON), a zero byte, the payload."""
+    fields = {k: v for k, v in header.items() if k != "sha256"}
+    digest = hashlib.sha256(json.dumps(fields, sort_keys=True).encode())
+    digest.update(b"\0")
+    digest.update(payload)
+    return digest.hexdigest()
+
+
 def read_header(path: str | os.PathLike) -> tuple[dict[str, Any], bytes]:
     """The header and verified payload of the checkpoint at ``path``.
 
     Raises:
-        CheckpointError: the file is missing, not a checkpoint, truncated or corrupt.
+        CheckpointError: the file is missing, not a checkpoint, of another format version,
+            truncated, or altered (in its header or its payload).
     """
     path = Path(path)
     if not path.is_file():
@@ -82,7 +94,8 @@ def read_header(path: str | os.PathLike) -> tuple[dict[str, Any], bytes]:
     if header.get("format_version") != FORMAT_VERSION:
         raise CheckpointError(
             f"{path} has format version {header.get('format_version')}; this curriculax "
-            f"reads version {FORMAT_VERSION}"
+            f"reads version {FORMAT_VERSION} (train the run again, or read it with the "
+            "curriculax that wrote it)"
         )
     payload = data[offset + size :]
     if len(payload) != header.get("payload_bytes"):
@@ -90,8 +103,11 @@ def read_header(path: str | os.PathLike) -> tuple[dict[str, Any], bytes]:
             f"{path} is truncated or padded: payload of {len(payload)} bytes, header says "
             f"{header.get('payload_bytes')}"
         )
-    if hashlib.sha256(payload).hexdigest() != header["sha256"]:
-        raise CheckpointError(f"{path} is corrupt: its payload fails the SHA-256 check")
+    if _digest(header, payload) != header["sha256"]:
+        raise CheckpointError(
+            f"{path} is corrupt: its header or payload was altered (the SHA-256 over both "
+            "does not match)"
+        )
     return header, payload
 
 
