@@ -285,9 +285,9 @@ def run_training(
         checkpoints.CheckpointError: a corrupt checkpoint, or one from a different spec.
     """
     folder = Path(folder)
+    trainer = build(spec)  # bad options fail here, before the folder is made
     folder.mkdir(parents=True, exist_ok=True)
     ckpt = folder / CHECKPOINT
-    trainer = build(spec)
     if ckpt.exists():
         if not resume:
             raise checkpoints.CheckpointError(

@@ -20,15 +20,23 @@ See ``curriculax.curricula.base`` for the API they share.
 from __future__ import annotations
 
 import importlib
-import inspect
 from typing import Any
 
 from curriculax.curricula.base import Batch, EpisodeStats, Teacher
 from curriculax.curricula.rounds import episode_stats
 from curriculax.env import Env
+from curriculax.options import check, option_types
 from curriculax.types import EnvParams
 
-__all__ = ["TEACHERS", "Batch", "EpisodeStats", "Teacher", "episode_stats", "make_teacher"]
+__all__ = [
+    "TEACHERS",
+    "Batch",
+    "EpisodeStats",
+    "Teacher",
+    "episode_stats",
+    "make_teacher",
+    "teacher_options",
+]
 
 #: Teacher names and the ``module:class`` that implements each.
 TEACHERS: dict[str, str] = {
@@ -54,37 +62,38 @@ def teacher_class(name: str) -> type[Teacher]:
     return getattr(importlib.import_module(f"curriculax.curricula.{module}"), cls)
 
 
+def teacher_options(name: str) -> dict[str, Any]:
+    """The options ``make_teacher(name, ...)`` takes, each with its declared type.
+
+    The types are the annotations of the teacher's ``__init__`` (and of the classes it forwards
+    ``**kwargs`` to); ``--curriculum-option KEY=VALUE`` is parsed by them
+    (``curriculax.options.parse``).
+
+    Raises:
+        ValueError: an unknown name.
+    """
+    found = option_types(teacher_class(name))
+    return {k: v for k, v in found.items() if k not in ("env", "params")}
+
+
 def make_teacher(name: str, env: Env, params: EnvParams | None = None, **options: Any) -> Teacher:
     """Builds the teacher called ``name`` for ``env`` with hyper-parameters ``options``.
 
+    Each option is held to its declared type first (``teacher_options``; a bool option takes
+    only ``True``/``False``, an int option no bool, a float option a finite number), then the
+    teacher checks its ranges.
+
     Raises:
-        ValueError: an unknown name or option, a bad value, or a task space the teacher cannot
-            handle (e.g. ACCEL on an env without ``mutate_level``).
+        ValueError: an unknown name or option, a value of the wrong type or out of range, or a
+            task space the teacher cannot handle (e.g. ACCEL on an env without
+            ``mutate_level``).
     """
     cls = teacher_class(name)
-    accepted = _options_of(cls)
-    unknown = sorted(set(options) - accepted)
+    accepted = teacher_options(name)
+    unknown = sorted(set(options) - set(accepted))
     if unknown:
         raise ValueError(
             f"curriculum {name!r} has no options {unknown}; it takes {sorted(accepted)}"
         )
-    return cls(env, params, **options)
-
-
-def _options_of(cls: type) -> set[str]:
-    """Keyword options of ``cls`` and of the classes it forwards ``**kwargs`` to."""
-    names: set[str] = set()
-    for klass in cls.__mro__:
-        init = klass.__dict__.get("__init__")
-        if init is None:
-            continue
-        parameters = inspect.signature(init).parameters.values()
-        names |= {
-            p.name
-            for p in parameters
-            if p.kind is p.KEYWORD_ONLY
-            or (p.kind is p.POSITIONAL_OR_KEYWORD and p.name not in ("self", "env", "params"))
-        }
-        if not any(p.kind is p.VAR_KEYWORD for p in parameters):
-            break
-    return names
+    checked = {k: check(f"{cls.__name__}.{k}", v, accepted[k]) for k, v in options.items()}
+    return cls(env, params, **checked)

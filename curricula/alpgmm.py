@@ -45,6 +45,7 @@ from curriculax.curricula.base import (
 )
 from curriculax.curricula.param_space import ParamSpace, check_reward_range, unit_returns
 from curriculax.env import Env
+from curriculax.options import check
 from curriculax.types import Array, EnvParams, PRNGKey
 
 #: ``Batch.info["origin"]`` of a task drawn uniformly from the box.
@@ -285,7 +286,7 @@ class ALPGMM(Teacher[ALPGMMState]):
         if history < fit_rate:
             raise ValueError(f"{owner}.history ({history}) must be >= fit_rate ({fit_rate})")
         require_unit(owner, "random_task_ratio", random_task_ratio)
-        if not isinstance(reg_covar, (int, float)) or isinstance(reg_covar, bool) or reg_covar <= 0:
+        if not check(f"{owner}.reg_covar", reg_covar, float) > 0:
             raise ValueError(f"{owner}.reg_covar must be > 0, got {reg_covar!r}")
         self.fit_rate = fit_rate
         self.max_k = max_k

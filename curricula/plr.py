@@ -40,6 +40,7 @@ from curriculax.curricula.base import (
 )
 from curriculax.curricula.scores import SCORES, best_return, score_function
 from curriculax.env import Env
+from curriculax.options import check
 from curriculax.types import Array, EnvParams, PRNGKey, PyTree
 
 NEW, REPLAY, MUTATE = 0, 1, 2
@@ -109,7 +110,9 @@ class PLR(Teacher[PLRState]):
         require_unit(owner, "replay_prob", replay_prob)
         require_unit(owner, "min_fill", min_fill, open_low=True)
         require_unit(owner, "staleness_coef", staleness_coef)
-        if not isinstance(temperature, (int, float)) or not temperature > 0:
+        for name, value in (("dedupe", dedupe), ("robust", robust)):
+            check(f"{owner}.{name}", value, bool)  # "yes" is not a bool
+        if not check(f"{owner}.temperature", temperature, float) > 0:
             raise ValueError(f"{owner}.temperature must be > 0, got {temperature!r}")
         if score not in SCORES:
             raise ValueError(f"{owner}.score must be one of {SCORES}, got {score!r}")

@@ -26,6 +26,13 @@ from curriculax.types import Array, EnvParams, PRNGKey, PyTree
 FORMAT = "curriculax-replay"
 FORMAT_VERSION = 1
 
+#: What a replay renders to, by the output file's suffix (``write_video``, ``write_html``).
+OUTPUT_FORMATS = {
+    ".gif": "an animated GIF (imageio, the render extra)",
+    ".mp4": "an MP4 video (imageio with imageio-ffmpeg or av)",
+    ".html": "one HTML page per episode, <stem>_<e>.html (web-form envs only)",
+}
+
 
 class ReplayError(ValueError):
     """A replay file is missing, corrupt, or does not fit its env."""
@@ -194,21 +201,66 @@ def simulate(replay: Replay, episode: int, render: bool = True) -> dict[str, np.
     return out
 
 
+def check_output(path: str | os.PathLike, env: Any = None) -> str:
+    """Checks, before any episode is simulated, that a replay can be written to ``path``.
+
+    Args:
+        path: the output file; its suffix picks the format (``OUTPUT_FORMATS``).
+        env: the replay's env, when known (``.html`` needs one with ``to_html``).
+
+    Returns:
+        The suffix, lower case.
+
+    Raises:
+        ReplayError: a suffix that is not an output format (the message lists them), or a
+            format this env or this installation cannot write.
+        ImportError: imageio missing (install the ``render`` extra).
+    """
+    import importlib.util
+
+    suffix = Path(path).suffix.lower()
+    if suffix not in OUTPUT_FORMATS:
+        listed = "; ".join(f"{k}: {v}" for k, v in OUTPUT_FORMATS.items())
+        shown = f"suffix {suffix!r}" if suffix else "no suffix"
+        raise ReplayError(f"cannot write a replay to {path} ({shown}); the formats are {listed}")
+    if suffix == ".html":
+        if env is not None and not hasattr(env, "to_html"):
+            raise ReplayError(
+                f"{type(env).__name__} has no HTML export (only the web forms do); write "
+                "a .gif or .mp4"
+            )
+        return suffix
+    if importlib.util.find_spec("imageio") is None:
+        raise ImportError("writing replays needs imageio: pip install 'curriculax[render]'")
+    if suffix == ".mp4" and not any(
+        importlib.util.find_spec(m) is not None for m in ("imageio_ffmpeg", "av")
+    ):
+        raise ReplayError(
+            "writing .mp4 needs an ffmpeg backend for imageio: pip install imageio-ffmpeg "
+            "(or av); or write a .gif"
+        )
+    return suffix
+
+
 def write_video(replay: Replay, path: str | os.PathLike, fps: int = 8) -> int:
     """Renders every episode, one after another, to a GIF or MP4 (by suffix) with imageio.
+
+    The format is checked (``check_output``) before any episode is simulated.
 
     Returns:
         Number of frames written.
 
     Raises:
+        ReplayError: a suffix other than ``.gif`` or ``.mp4``, an MP4 without an ffmpeg
+            backend, or ``fps`` not a positive int.
         ImportError: imageio missing (install the ``render`` extra).
     """
-    try:
-        import imageio.v2 as imageio
-    except ImportError as err:
-        raise ImportError(
-            "writing replays needs imageio: pip install 'curriculax[render]'"
-        ) from err
+    if check_output(path) not in (".gif", ".mp4"):
+        raise ReplayError(f"write_video writes .gif or .mp4, not {path} (see write_html)")
+    if not isinstance(fps, int) or isinstance(fps, bool) or fps < 1:
+        raise ReplayError(f"fps must be a positive int, got {fps!r}")
+    import imageio.v2 as imageio
+
     frames = []
     for e in range(replay.num_episodes):
         frames.extend(simulate(replay, e)["frames"])
@@ -218,6 +270,12 @@ def write_video(replay: Replay, path: str | os.PathLike, fps: int = 8) -> int:
     else:
         imageio.mimsave(path, frames, fps=fps)
     return len(frames)
+
+
+def html_page(path: str | os.PathLike, episode: int) -> Path:
+    """Where ``write_html(replay, path)`` writes episode ``episode``: ``<stem>_<e>.html``."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}_{episode}.html")
 
 
 def write_html(replay: Replay, path: str | os.PathLike) -> list[Path]:
@@ -256,7 +314,7 @@ def write_html(replay: Replay, path: str | os.PathLike) -> list[Path]:
         page = env.to_html(jax.device_get(level), jax.device_get(state))
         steps = "".join(f"<li>{html_text.escape(n)}</li>" for n in names)
         log = f'<ol id="actions" style="margin-top:24px">{steps}</ol>'
-        out = path.with_name(f"{path.stem}_{e}.html")
+        out = html_page(path, e)
         out.write_text(page.replace("</body>", f"{log}</body>"))
         written.append(out)
     return written

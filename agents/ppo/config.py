@@ -10,7 +10,10 @@ PureJaxRL's vectorised batch shape. SB3 names map as: ``n_envs`` = ``num_envs``,
 from __future__ import annotations
 
 import dataclasses
+import typing
 from typing import Any
+
+from curriculax.options import check
 
 #: Encoders for ``network``; ``"auto"`` picks one from the observation space.
 NETWORKS = ("auto", "mlp", "grid", "cnn", "set", "form")
@@ -23,6 +26,10 @@ LEVEL_MODES = ("fresh", "replay")
 @dataclasses.dataclass(frozen=True)
 class PPOConfig:
     """Everything that defines a PPO run besides the env and the seed.
+
+    Built, every field is held to its declared type (``curriculax.options.check``: a bool field
+    takes only ``True``/``False``, an int field no bool, a float field a finite number) and to
+    its range; a bad value raises ``ValueError`` naming the field.
 
     Attributes:
         total_timesteps: env steps of the whole run (rounded down to whole updates).
@@ -78,6 +85,11 @@ class PPOConfig:
     round_updates: int | None = None
 
     def __post_init__(self) -> None:
+        # Every field holds its declared type first (a bool only True/False, an int not a bool,
+        # a float finite), then the ranges below.
+        for name, hint in self.field_types().items():
+            value = check(f"PPOConfig.{name}", getattr(self, name), hint)
+            object.__setattr__(self, name, value)
         positive_ints = (
             "total_timesteps",
             "num_envs",
@@ -88,21 +100,19 @@ class PPOConfig:
         )
         for name in positive_ints:
             value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            if value < 1:
                 raise ValueError(f"PPOConfig.{name} must be a positive int, got {value!r}")
-        unit = ("gamma", "gae_lambda")
-        for name in unit:
+        for name in ("gamma", "gae_lambda"):
             value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+            if not 0.0 <= value <= 1.0:
                 raise ValueError(f"PPOConfig.{name} must be in [0, 1], got {value!r}")
-        non_negative = ("ent_coef", "vf_coef", "clip_eps")
-        for name in non_negative:
+        for name in ("ent_coef", "vf_coef", "clip_eps"):
             value = getattr(self, name)
-            if not isinstance(value, (int, float)) or value < 0:
+            if value < 0:
                 raise ValueError(f"PPOConfig.{name} must be >= 0, got {value!r}")
         for name in ("learning_rate", "max_grad_norm", "reward_scale"):
             value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not value > 0:
+            if not value > 0:
                 raise ValueError(f"PPOConfig.{name} must be > 0, got {value!r}")
         if self.network not in NETWORKS:
             raise ValueError(f"PPOConfig.network must be one of {NETWORKS}, got {self.network!r}")
@@ -114,19 +124,10 @@ class PPOConfig:
             raise ValueError(
                 f"PPOConfig.level_mode must be one of {LEVEL_MODES}, got {self.level_mode!r}"
             )
-        if self.pool_size is not None and (
-            not isinstance(self.pool_size, int) or self.pool_size < 1
-        ):
-            raise ValueError(f"PPOConfig.pool_size must be a positive int, got {self.pool_size!r}")
-        if self.round_updates is not None and (
-            not isinstance(self.round_updates, int)
-            or isinstance(self.round_updates, bool)
-            or self.round_updates < 1
-        ):
-            raise ValueError(
-                "PPOConfig.round_updates must be a positive int or None, "
-                f"got {self.round_updates!r}"
-            )
+        for name in ("pool_size", "round_updates"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"PPOConfig.{name} must be a positive int or None, got {value!r}")
         if self.recurrent is None:
             if self.batch_size % self.num_minibatches:
                 raise ValueError(
@@ -143,6 +144,12 @@ class PPOConfig:
                 f"total_timesteps ({self.total_timesteps}) is less than one batch "
                 f"(num_envs * num_steps = {self.batch_size})"
             )
+
+    @classmethod
+    def field_types(cls) -> dict[str, Any]:
+        """Each field's declared type, by name (what ``--set KEY=VALUE`` is parsed as)."""
+        hints = typing.get_type_hints(cls)
+        return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
 
     @property
     def batch_size(self) -> int:

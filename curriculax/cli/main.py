@@ -14,10 +14,22 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import typing
 from collections.abc import Sequence
 
 import curriculax
-from curriculax.cli.training import add_commands
+from curriculax.cli.training import add_commands, positive
+
+
+class UsageError(Exception):
+    """A command line argparse cannot read (printed as one line, exit code 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but an error is one ``curriculax: error: ...`` line (no usage block)."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
@@ -61,14 +73,14 @@ def _cmd_rollout(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``curriculax`` command."""
-    parser = argparse.ArgumentParser(prog="curriculax", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="curriculax", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("list", help="print every registered id").set_defaults(run=_cmd_list)
     rollout = commands.add_parser("rollout", help="roll out a random policy, print steps/s")
     rollout.add_argument("env_id", help="e.g. curriculax/DoorKey-8x8-v0")
-    rollout.add_argument("--num-envs", type=int, default=1024)
-    rollout.add_argument("--steps", type=int, default=256, help="steps per env per rollout")
-    rollout.add_argument("--repeats", type=int, default=10, help="rollouts to time")
+    rollout.add_argument("--num-envs", type=positive, default=1024)
+    rollout.add_argument("--steps", type=positive, default=256, help="steps per env per rollout")
+    rollout.add_argument("--repeats", type=positive, default=10, help="rollouts to time")
     rollout.add_argument("--level-mode", choices=("fresh", "replay"), default="fresh")
     rollout.add_argument("--seed", type=int, default=0)
     rollout.set_defaults(run=_cmd_rollout)
@@ -76,13 +88,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: What a command reports as one line and exit code 2 instead of a traceback: bad arguments,
+#: bad values (``ValueError``, which checkpoint and replay errors are), a missing extra, and
+#: files that cannot be read or written.
+USER_ERRORS = (UsageError, ValueError, TypeError, ImportError, OSError)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``curriculax`` command."""
-    args = build_parser().parse_args(argv)
+    """Entry point of the ``curriculax`` command.
+
+    Every failure is one line on stderr, ``curriculax: error: ...``, and exit code 2; the
+    commands check their arguments before any work starts.
+    """
     try:
+        args = build_parser().parse_args(argv)
         return args.run(args)
-    except (ValueError, TypeError) as error:
-        print(f"curriculax: error: {error}", file=sys.stderr)
+    except USER_ERRORS as error:
+        text = " ".join(line.strip() for line in str(error).splitlines() if line.strip())
+        print(f"curriculax: error: {text or type(error).__name__}", file=sys.stderr)
         return 2
 
 

@@ -15,17 +15,38 @@ import json
 from pathlib import Path
 from typing import Any
 
-#: ``--name`` flags mapped to PPOConfig fields (others via ``--set key=value``).
-CONFIG_FLAGS = {
-    "total_timesteps": int,
-    "num_envs": int,
-    "num_steps": int,
-    "learning_rate": float,
-    "ent_coef": float,
-    "hidden_size": int,
-    "network": str,
-    "recurrent": str,
-}
+#: PPOConfig fields that have a ``--name`` flag (others via ``--set key=value``); every value is
+#: parsed by the field's declared type (``curriculax.options.parse``).
+CONFIG_FLAGS = (
+    "total_timesteps",
+    "num_envs",
+    "num_steps",
+    "learning_rate",
+    "ent_coef",
+    "hidden_size",
+    "network",
+    "recurrent",
+)
+
+
+def _count(low: int) -> Any:
+    """An argparse type: an int >= ``low``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an int, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"expected an int >= {low}, got {value}")
+        return value
+
+    parse.__name__ = "int"
+    return parse
+
+
+positive = _count(1)
+non_negative = _count(0)
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -33,8 +54,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     train = commands.add_parser("train", help="train PPO on an env; plot and replay at the end")
     train.add_argument("env_id", help="e.g. curriculax/DoorKey-8x8-v0")
     train.add_argument("--config", type=Path, help="JSON file of PPOConfig fields")
-    for name, kind in CONFIG_FLAGS.items():
-        train.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind)
+    for name in CONFIG_FLAGS:
+        train.add_argument(f"--{name.replace('_', '-')}", dest=name, metavar="VALUE")
     train.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE", help="any PPOConfig field"
     )
@@ -52,39 +73,47 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         help="a hyper-parameter of the curriculum, e.g. capacity=1000",
     )
     train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--seeds", type=int, default=1, help="agents trained together (vmapped)")
-    train.add_argument("--chunk", type=int, default=10, help="updates between checkpoints")
+    train.add_argument(
+        "--seeds", type=positive, default=1, help="agents trained together (vmapped)"
+    )
+    train.add_argument("--chunk", type=positive, default=10, help="updates between checkpoints")
     train.add_argument("--out", type=Path, default=Path("runs/latest"))
     train.add_argument("--no-resume", action="store_true", help="refuse an existing checkpoint")
     train.add_argument("--quiet", action="store_true")
-    train.add_argument("--replay-episodes", type=int, default=3)
+    train.add_argument("--replay-episodes", type=non_negative, default=3)
     train.set_defaults(run=_cmd_train)
 
     evaluate = commands.add_parser("eval", help="evaluate a checkpoint's policy")
     evaluate.add_argument("checkpoint", type=Path, help="a run folder or checkpoint file")
     evaluate.add_argument("--env", action="append", default=[], help="evaluate on these ids")
-    evaluate.add_argument("--levels", type=int, default=100, help="fresh levels (no --env)")
-    evaluate.add_argument("--episodes", type=int, default=10, help="episodes per level")
+    evaluate.add_argument("--levels", type=positive, default=100, help="fresh levels (no --env)")
+    evaluate.add_argument("--episodes", type=positive, default=10, help="episodes per level")
     evaluate.add_argument("--greedy", action="store_true")
     evaluate.add_argument(
         "--worst-case",
         action="store_true",
         help="SFL-style robustness: solve rate on the hardest 1%% and 10%% of --levels levels",
     )
-    evaluate.add_argument("--agent", type=int, default=0, help="which seed's agent")
+    evaluate.add_argument("--agent", type=non_negative, default=0, help="which seed's agent")
     evaluate.add_argument("--seed", type=int, default=0)
     evaluate.set_defaults(run=_cmd_eval)
 
     replay = commands.add_parser("replay", help="record or render a replay to GIF/MP4")
     replay.add_argument("source", type=Path, help="a run folder, checkpoint or replay .npz")
     replay.add_argument(
-        "--out", type=Path, default=Path("replay.gif"), help=".gif, .mp4 or .html (web forms)"
+        "--out",
+        type=Path,
+        default=Path("replay.gif"),
+        help=".gif, .mp4 or .html (web forms); recording a run also writes <stem>.npz beside it",
     )
-    replay.add_argument("--episodes", type=int, default=3)
+    replay.add_argument(
+        "--overwrite", action="store_true", help="replace existing output files (default: refuse)"
+    )
+    replay.add_argument("--episodes", type=positive, default=3)
     replay.add_argument("--greedy", action="store_true")
-    replay.add_argument("--agent", type=int, default=0)
+    replay.add_argument("--agent", type=non_negative, default=0)
     replay.add_argument("--seed", type=int, default=0)
-    replay.add_argument("--fps", type=int, default=8)
+    replay.add_argument("--fps", type=positive, default=8)
     replay.set_defaults(run=_cmd_replay)
 
     recipes = commands.add_parser(
@@ -100,36 +129,102 @@ def _teacher_names() -> list[str]:
     return list(TEACHERS)
 
 
-def _parse_pairs(pairs: list[str], what: str) -> dict[str, Any]:
-    """``["a=1", "b=x"]`` -> ``{"a": 1, "b": "x"}`` (values read as JSON when they parse)."""
-    out: dict[str, Any] = {}
+def _parse_pairs(pairs: list[str], what: str) -> dict[str, str]:
+    """``["a=1", "b=x"]`` -> ``{"a": "1", "b": "x"}``, the text still unparsed (later wins)."""
+    out: dict[str, str] = {}
     for pair in pairs:
         key, sep, raw = pair.partition("=")
         if not sep or not key:
             raise ValueError(f"{what} takes KEY=VALUE, got {pair!r}")
-        try:
-            out[key] = json.loads(raw)
-        except json.JSONDecodeError:
-            out[key] = raw
+        out[key] = raw
     return out
 
 
 def config_from_args(args: argparse.Namespace) -> Any:
-    """The env's recipe, then ``--config``, then the flags, then ``--set`` (later wins)."""
+    """The env's recipe, then ``--config``, then the flags, then ``--set`` (later wins).
+
+    Flag and ``--set`` values are parsed by the field's declared type (``PPOConfig.field_types``;
+    ``curriculax.options.parse``); ``--config`` is a JSON object whose values already have
+    JSON types. ``PPOConfig`` then checks every value.
+    """
     from curriculax.agents.ppo import PPOConfig
+    from curriculax.options import parse
     from curriculax.recipes import recipe
 
+    types = PPOConfig.field_types()
     values: dict[str, Any] = recipe(args.env_id)
     if args.config is not None:
         try:
-            values.update(json.loads(args.config.read_text()))
-        except (OSError, json.JSONDecodeError) as err:
+            loaded = json.loads(args.config.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
             raise ValueError(f"cannot read config file {args.config}: {err}") from None
-    values.update({k: getattr(args, k) for k in CONFIG_FLAGS if getattr(args, k) is not None})
-    values.update(_parse_pairs(args.set, "--set"))
-    if values.get("recurrent") in ("none", "None"):
-        values["recurrent"] = None
+        if not isinstance(loaded, dict):
+            raise ValueError(
+                f"config file {args.config} must hold a JSON object of PPOConfig fields, got "
+                f"{type(loaded).__name__}"
+            )
+        values.update(loaded)
+    for name in CONFIG_FLAGS:
+        raw = getattr(args, name)
+        if raw is not None:
+            values[name] = parse(raw, types[name], f"--{name.replace('_', '-')}")
+    for key, raw in _parse_pairs(args.set, "--set").items():
+        if key not in types:
+            raise ValueError(f"--set: unknown PPOConfig key {key!r}; valid keys: {sorted(types)}")
+        values[key] = parse(raw, types[key], f"--set {key}")
     return PPOConfig.from_dict(values)
+
+
+def env_options_from_args(env_id: str, pairs: list[str]) -> dict[str, Any]:
+    """``--env-option KEY=VALUE`` pairs parsed by the env's declared option types.
+
+    A constructor option is parsed by its annotation (a bool takes true/false or 1/0, an int an
+    integer, a str the text); a Params field (an array) takes JSON: a number, true/false or a
+    list. Text that is neither is an error, never a string passed on.
+    """
+    import curriculax
+    from curriculax.options import option_types, parse
+    from curriculax.registry import spec
+
+    types = option_types(spec(env_id).load())
+    out: dict[str, Any] = {}
+    for key, raw in _parse_pairs(pairs, "--env-option").items():
+        where = f"--env-option {key}"
+        if key in types:
+            out[key] = parse(raw, types[key], where)
+            continue
+        try:
+            out[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            _, params = curriculax.make(env_id)
+            fields = sorted(type(params).__dataclass_fields__)
+            if key not in fields:
+                raise ValueError(
+                    f"{where}: {spec(env_id).id} has no option {key!r}; static config: "
+                    f"{sorted(types)}; params: {fields}"
+                ) from None
+            raise ValueError(
+                f"{where} is a Params field: it takes JSON (a number, true/false or a list), "
+                f"got {raw!r}"
+            ) from None
+    return out
+
+
+def curriculum_options_from_args(name: str | None, pairs: list[str]) -> dict[str, Any]:
+    """``--curriculum-option KEY=VALUE`` pairs parsed by the teacher's declared option types."""
+    from curriculax.curricula import teacher_options
+    from curriculax.options import parse
+
+    texts = _parse_pairs(pairs, "--curriculum-option")
+    if not texts:
+        return {}
+    if name is None:
+        raise ValueError("--curriculum-option needs --curriculum")
+    types = teacher_options(name)
+    unknown = sorted(set(texts) - set(types))
+    if unknown:
+        raise ValueError(f"curriculum {name!r} has no options {unknown}; it takes {sorted(types)}")
+    return {k: parse(raw, types[k], f"--curriculum-option {k}") for k, raw in texts.items()}
 
 
 def _agent_params(runner: Any, agent: int) -> Any:
@@ -181,15 +276,17 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from curriculax.agents.runner import RunSpec, run_training
     from curriculax.replay import write_video
 
+    if args.out.exists() and not args.out.is_dir():
+        raise ValueError(f"--out {args.out} is a file; train writes a run folder there")
     spec = RunSpec(
         env_id=args.env_id,
         config=config_from_args(args),
         seed=args.seed,
         num_seeds=args.seeds,
-        env_kwargs=_parse_pairs(args.env_option, "--env-option"),
+        env_kwargs=env_options_from_args(args.env_id, args.env_option),
         chunk_updates=args.chunk,
         curriculum=args.curriculum,
-        curriculum_options=_parse_pairs(args.curriculum_option, "--curriculum-option"),
+        curriculum_options=curriculum_options_from_args(args.curriculum, args.curriculum_option),
     )
     runner, trainer = run_training(spec, args.out, resume=not args.no_resume, quiet=args.quiet)
     final = _final_metrics(args.out)
@@ -298,31 +395,70 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _replay_outputs(out: Path, episodes: int, recorded: bool) -> list[Path]:
+    """The files ``replay`` writes: the video (or HTML pages) and, when recording, the .npz."""
+    from curriculax.replay import html_page
+
+    html = out.suffix.lower() == ".html"
+    files = [html_page(out, e) for e in range(episodes)] if html else [out]
+    return [*files, out.with_suffix(".npz")] if recorded else files
+
+
+def _refuse_overwrite(files: list[Path], overwrite: bool) -> None:
+    for path in files:
+        if path.is_dir():
+            raise ValueError(f"{path} is a folder; --out names the file to write")
+        if path.exists() and not overwrite:
+            raise ValueError(f"{path} exists; nothing was written (pass --overwrite to replace)")
+    for folder in {path.parent for path in files}:
+        if not folder.is_dir():
+            raise ValueError(f"--out's folder {folder} does not exist")
+
+
 def _cmd_replay(args: argparse.Namespace) -> int:
     import jax
 
+    import curriculax
     from curriculax.agents.evaluation import record
     from curriculax.agents.runner import load_run
-    from curriculax.replay import Replay, write_html, write_video
+    from curriculax.replay import Replay, check_output, write_html, write_video
 
-    if args.source.suffix == ".npz":
-        replay = Replay.load(args.source)
-    else:
+    check_output(args.out)  # the format first: before anything is loaded or recorded
+    recorded = args.source.suffix != ".npz"
+    if recorded:
         spec, trainer, runner, _ = load_run(args.source)
+        env = curriculax.make(spec.env_id, **spec.env_kwargs)[0]
+        check_output(args.out, env)
+        params = _agent_params(runner, args.agent)
+        written = _replay_outputs(args.out, args.episodes, recorded)
+        _refuse_overwrite(written, args.overwrite)
         replay = record(
             trainer,
-            _agent_params(runner, args.agent),
+            params,
             spec.env_id,
             spec.env_kwargs,
             jax.random.key(args.seed),
             args.episodes,
             greedy=args.greedy,
         )
-        replay.save(args.out.with_suffix(".npz"))
-    if args.out.suffix.lower() == ".html":
-        pages = write_html(replay, args.out)
-        print(f"wrote {len(pages)} HTML pages: {', '.join(map(str, pages))}")
-        return 0
-    frames = write_video(replay, args.out, fps=args.fps)
+    else:
+        replay = Replay.load(args.source)
+        env = curriculax.make(replay.env_id, **replay.env_kwargs)[0]
+        check_output(args.out, env)
+        written = _replay_outputs(args.out, replay.num_episodes, recorded)
+        _refuse_overwrite(written, args.overwrite)
+    fresh = [path for path in written if not path.exists()]
+    try:
+        if recorded:
+            replay.save(args.out.with_suffix(".npz"))
+        if args.out.suffix.lower() == ".html":
+            pages = write_html(replay, args.out)
+            print(f"wrote {len(pages)} HTML pages: {', '.join(map(str, pages))}")
+            return 0
+        frames = write_video(replay, args.out, fps=args.fps)
+    except BaseException:
+        for path in fresh:  # no half-written output left behind
+            path.unlink(missing_ok=True)
+        raise
     print(f"wrote {args.out}: {replay.num_episodes} episodes, {frames} frames")
     return 0
