@@ -135,7 +135,8 @@ class ADR(Teacher[ADRState]):
                     f"{owner}.initial must have shape ({self.space.dim},) for dims "
                     f"{self.space.names}, got {point.shape}"
                 )
-            if np.any(point < self.space.low) or np.any(point > self.space.high):
+            outside = (point < self.space.low) | (point > self.space.high)
+            if not np.all(np.isfinite(point)) or np.any(outside):
                 raise ValueError(
                     f"{owner}.initial {point.tolist()} is outside the box "
                     f"[{self.space.low.tolist()}, {self.space.high.tolist()}]"

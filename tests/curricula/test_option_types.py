@@ -79,3 +79,6 @@ def test_the_constructors_refuse_the_gaps_their_range_checks_left(maze):
             PLR(env, params, **options)
     with pytest.raises(ValueError, match=r"ALPGMM\.reg_covar must be finite"):
         ALPGMM(env, params, reg_covar=math.inf)
+    empty = curriculax.make("curriculax/Empty-8x8-v0")[0]
+    with pytest.raises(ValueError, match=r"ADR\.initial \[nan\] is outside the box"):
+        make_teacher("adr", empty, initial=[math.nan])
