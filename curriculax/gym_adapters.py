@@ -8,6 +8,7 @@ auto-reset (``metadata["autoreset_mode"]`` is ``AutoresetMode.SAME_STEP``).
 from __future__ import annotations
 
 import functools
+import os
 from typing import Any, ClassVar
 
 import gymnasium
@@ -23,6 +24,21 @@ from curriculax.packing import Unpacker, pack
 from curriculax.types import PRNGKey
 
 RENDER_FPS = 10
+
+#: Whether this process was forked from one whose JAX backend had started (see ``spawned``).
+_FORKED_AFTER_JAX = False
+
+
+def _note_fork() -> None:
+    """In a forked child: remember whether the parent's JAX backend was running."""
+    global _FORKED_AFTER_JAX
+    from jax._src import xla_bridge  # read without the lock a parent's thread may have held
+
+    _FORKED_AFTER_JAX = _FORKED_AFTER_JAX or bool(getattr(xla_bridge, "_backends", True))
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_note_fork)
 
 
 def key_from_seed(seed: int) -> PRNGKey:
@@ -150,6 +166,18 @@ class GymnasiumEnv(_Viewer, gymnasium.Env):
         "render_fps": RENDER_FPS,
     }
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> GymnasiumEnv:
+        """A ``SpawnedGymnasiumEnv`` in a process forked after JAX started, else ``cls``'s.
+
+        JAX would deadlock there (gymnasium's ``AsyncVectorEnv`` forks on Linux): the env runs
+        in a fresh process instead (``curriculax.spawned``).
+        """
+        if cls is GymnasiumEnv and _FORKED_AFTER_JAX and (args or kwargs):
+            from curriculax.spawned import SpawnedGymnasiumEnv
+
+            return super().__new__(SpawnedGymnasiumEnv)
+        return super().__new__(cls)
+
     def __init__(self, env_id: str, render_mode: str | None = None, **config: Any) -> None:
         if render_mode not in (None, *self.metadata["render_modes"]):
             raise ValueError(
@@ -269,6 +297,12 @@ class GymnasiumVectorEnv(_Viewer, gymnasium.vector.VectorEnv):
     ) -> None:
         if render_mode not in (None, *self.metadata["render_modes"]):
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None")
+        if _FORKED_AFTER_JAX:
+            raise RuntimeError(
+                f"{env_id}: this process was forked after JAX started, so JAX would deadlock "
+                "here; make the vector env in the parent, or start this process with a 'spawn' "
+                "or 'forkserver' multiprocessing context"
+            )
         self.env, self.params = registry.make(env_id, **config)
         self.vec = AutoResetVecEnv(self.env, num_envs, mode=level_mode, pool_size=pool_size)
         self.num_envs = num_envs

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import gymnasium
 import jax
 import numpy as np
@@ -92,3 +95,45 @@ def test_single_env_rejects_bad_actions():
     for bad in (7, -1, np.array([1, 2]), 1.5, "2"):
         with pytest.raises(ValueError, match="invalid action"):
             env.unwrapped.step(bad)
+
+
+# gymnasium's AsyncVectorEnv forks its workers (Linux's default) after making one env in the
+# parent, so JAX has started: each worker's env runs in a fresh process (curriculax.spawned).
+# Run in a subprocess with a timeout, so that a regression fails instead of hanging the suite.
+_ASYNC_SCRIPT = """
+import sys
+import gymnasium, numpy as np
+import curriculax
+env_id = sys.argv[1]
+envs = gymnasium.make_vec(env_id, num_envs=2, vectorization_mode="async")
+obs, _ = envs.reset(seed=0)
+for i in range(2):  # worker i was seeded with seed + i: the same first observation as one env
+    np.testing.assert_array_equal(obs[i], gymnasium.make(env_id).reset(seed=i)[0])
+envs.action_space.seed(0)
+for _ in range(3):
+    obs, reward, terminated, truncated, _ = envs.step(envs.action_space.sample())
+    assert obs.shape[0] == 2 and np.isfinite(reward).all()
+envs.close()
+print("async ok")
+"""
+
+
+@pytest.mark.parametrize(
+    "env_id", ["curriculax/DoorKey-5x5-v0", "curriculax/StumpTracks-v0", "curriculax/EnterText-v0"]
+)
+def test_async_make_vec_resets_and_steps_with_default_arguments(env_id):
+    result = subprocess.run(
+        [sys.executable, "-c", _ASYNC_SCRIPT, env_id],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert result.returncode == 0 and "async ok" in result.stdout, result.stderr[-3000:]
+
+
+def test_native_vector_env_in_a_process_forked_after_jax_refuses_at_once(monkeypatch):
+    from curriculax import gym_adapters
+
+    monkeypatch.setattr(gym_adapters, "_FORKED_AFTER_JAX", True)
+    with pytest.raises(RuntimeError, match="'spawn' or 'forkserver'"):
+        gymnasium.make_vec("curriculax/Empty-5x5-v0", num_envs=2)
