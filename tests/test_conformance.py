@@ -77,12 +77,28 @@ def _rollout(env, seed, actions):
     return out
 
 
+def _same(first, second):
+    return len(first) == len(second) and all(
+        np.array_equal(a, b) for a, b in zip(first, second, strict=True)
+    )
+
+
 def test_same_seed_same_trajectory_and_other_seed_differs(class_id):
     actions = _actions(gymnasium.make(class_id), 60)
     first = _rollout(gymnasium.make(class_id), 3, actions)
     second = _rollout(gymnasium.make(class_id), 3, actions)
     for a, b in zip(first, second, strict=True):
         np.testing.assert_array_equal(a, b)
+    others = [_rollout(gymnasium.make(class_id), seed, actions) for seed in (4, 5)]
+    if all(_same(first, other) for other in others):
+        # Only an env without randomness may ignore its seed: one level (MiniGrid's Empty with
+        # its fixed start) and deterministic dynamics (the grids').
+        core, params = curriculax.make(class_id)
+        keys = jax.random.split(jax.random.key(0), 8)
+        levels = jax.jit(jax.vmap(core.sample_level, (0, None)))(keys, params)
+        starts = jax.jit(jax.vmap(core.reset_to_level, (0, 0, None)))(keys, levels, params)[0]
+        for leaf in jax.tree.leaves((levels, starts)):
+            assert bool(jnp.all(leaf == leaf[:1])), f"{class_id}: seeds 3, 4, 5 gave one run"
 
 
 def test_step_returns_numpy_and_python_scalars(class_id):
