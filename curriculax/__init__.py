@@ -23,6 +23,7 @@ _LAZY = {
     "EnvState": "curriculax.types",
     "AutoResetVecEnv": "curriculax.autoreset",
     "VecState": "curriculax.autoreset",
+    "checked": "curriculax.env",
 }
 
 __all__ = [

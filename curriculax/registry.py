@@ -124,14 +124,26 @@ def make(env_id: str, **config: Any) -> tuple[Any, Any]:
 
     Raises:
         UnknownEnvError: for an unknown id.
-        ValueError: for an unknown option or an invalid value.
+        ValueError: for an unknown option, or a value of the wrong type (checked against the
+            constructor's annotations, ``curriculax.options.check``; a Params field by its
+            dtype and shape, ``Env.make_params``) or out of range, naming the option.
     """
+    from curriculax.options import check, option_types
+
     env_spec = spec(env_id)
     cls = env_spec.load()
     options = {**env_spec.kwargs, **config}
     accepted = constructor_options(cls)
-    static = {k: v for k, v in options.items() if k in accepted}
-    env = cls(**static)
+    types = option_types(cls)
+    static = {
+        k: check(f"{env_spec.id} option {k}", v, types.get(k, Any))
+        for k, v in options.items()
+        if k in accepted
+    }
+    try:
+        env = cls(**static)
+    except (TypeError, ValueError) as e:  # the constructor's range checks name the option
+        raise type(e)(f"{env_spec.id}: {e}") from None
     overrides = {k: v for k, v in options.items() if k not in accepted}
     params_fields = set(type(env.default_params()).__dataclass_fields__)
     if accepted & params_fields:
@@ -145,4 +157,8 @@ def make(env_id: str, **config: Any) -> tuple[Any, Any]:
             f"{env_spec.id} has no option {unknown}; static config: {sorted(accepted)}; "
             f"params: {sorted(params_fields)}"
         )
-    return env, env.make_params(**overrides)
+    try:
+        params = env.make_params(**overrides)
+    except ValueError as e:  # names the field
+        raise ValueError(f"{env_spec.id}: {e}") from None
+    return env, params

@@ -62,7 +62,7 @@ def test_make_routes_static_config_and_params():
     ("kwargs", "message"),
     [
         ({"view_size": 4}, "view_size must be odd"),
-        ({"view_size": 1}, "view_size must be odd and at least 3"),
+        ({"view_size": 1}, r"view_size must be odd, in \[3, 31\]"),
         ({"room_size": 17}, r"params.room_size=17 is outside its bounds \[5, 16\]"),
         ({"max_steps": 0}, "params.max_steps=0 is outside"),
         ({"colour": 3}, "has no option"),

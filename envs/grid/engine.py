@@ -10,6 +10,8 @@ packs each cell into one byte, ``code = type * TYPE_STRIDE + colour * COLOR_STRI
 from __future__ import annotations
 
 import functools
+from types import ModuleType
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -164,6 +166,8 @@ def view_offsets(view_size: int) -> np.ndarray:
 
 #: Largest view side whose per-row visibility table is precomputed (2**(2V) entries, 1 MiB at 9).
 TABLE_MAX_VIEW = 9
+#: Largest view side: ``visibility`` packs a view row into the bits of an int32.
+MAX_VIEW = 31
 
 
 @functools.cache
@@ -293,7 +297,7 @@ class GridEnv(Env[GridLevel, GridState, ParamsT]):
     Args:
         height: H, rows of the grid array.
         width: W, columns of the grid array.
-        view_size: V, side of the egocentric view; odd and at least 3.
+        view_size: V, side of the egocentric view; odd, in [3, MAX_VIEW] (31).
         see_through_walls: skip occlusion, every view cell is visible (MiniGrid's flag of the
             same name; its ``Empty`` sets it, its ``DoorKey`` does not).
         observation: ``"image"`` (MiniGrid's egocentric encoding, uint8 [V, V, 3]), ``"full"``
@@ -319,8 +323,8 @@ class GridEnv(Env[GridLevel, GridState, ParamsT]):
                 raise TypeError(f"{name} must be an int, got {value!r}")
         if height < 3 or width < 3:
             raise ValueError(f"grid must be at least 3x3, got {height}x{width}")
-        if view_size < 3 or view_size % 2 == 0:
-            raise ValueError(f"view_size must be odd and at least 3, got {view_size}")
+        if not 3 <= view_size <= MAX_VIEW or view_size % 2 == 0:
+            raise ValueError(f"view_size must be odd, in [3, {MAX_VIEW}], got {view_size}")
         self.height = int(height)
         self.width = int(width)
         self.view_size = int(view_size)
@@ -331,6 +335,25 @@ class GridEnv(Env[GridLevel, GridState, ParamsT]):
             raise ValueError(f"tile_size must be a positive int, got {tile_size!r}")
         self.observation = observation
         self.tile_size = tile_size
+
+    def level_checks(self, level: GridLevel, xp: ModuleType) -> list[tuple[str, Any]]:
+        """The agent on the grid facing one of 4 directions; every cell a valid encoding."""
+        x, y, cells = level.agent_pos[..., 0], level.agent_pos[..., 1], level.grid
+        return [
+            *super().level_checks(level, xp),
+            (
+                f"agent_pos (x, y) inside the {self.width}x{self.height} grid",
+                (x >= 0) & (x < self.width) & (y >= 0) & (y < self.height),
+            ),
+            ("agent_dir in 0..3", (level.agent_dir >= 0) & (level.agent_dir < 4)),
+            (
+                f"grid cells (type, colour, state) below ({NUM_OBJECTS}, {NUM_COLORS}, "
+                f"{NUM_STATES})",
+                (cells[..., 0] < NUM_OBJECTS)
+                & (cells[..., 1] < NUM_COLORS)
+                & (cells[..., 2] < NUM_STATES),
+            ),
+        ]
 
     # ----------------------------------------------------------------- engine
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from types import ModuleType
+from typing import Any
+
 import jax.numpy as jnp
 from flax import struct
 
@@ -14,6 +17,7 @@ from curriculax.envs.parkour.env import (
     default_dynamics,
 )
 from curriculax.envs.parkour.terrain import (
+    CREEPER_WIDTH,
     NUM_KNOTS,
     SEGMENT,
     TERRAIN_SCALE,
@@ -123,6 +127,16 @@ class Parkour(ParkourEnvBase[ParkourParams]):
             "creeper_spacing": CREEPER_SPACING_BOUNDS,
             **DYNAMICS_BOUNDS,
         }
+
+    def level_checks(self, level: ParkourTrack, xp: ModuleType) -> list[tuple[str, Any]]:
+        """Finite values (the base's) and a creeper pitch of at least a creeper's width."""
+        return [
+            *super().level_checks(level, xp),
+            (
+                f".creeper_pitch >= the creeper width {CREEPER_WIDTH}",
+                level.creeper_pitch >= CREEPER_WIDTH,
+            ),
+        ]
 
     def sample_level(self, key: PRNGKey, params: ParkourParams) -> ParkourTrack:
         """The track of the task ``params`` (creeper lengths drawn from ``key``)."""

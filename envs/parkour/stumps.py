@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from types import ModuleType
+from typing import Any
+
 import jax.numpy as jnp
 from flax import struct
 
@@ -15,6 +18,7 @@ from curriculax.envs.parkour.env import (
 )
 from curriculax.envs.parkour.terrain import (
     SEGMENT,
+    STUMP_WIDTH,
     TRACK_SEGMENTS,
     StumpTrack,
     stump_profile,
@@ -92,6 +96,14 @@ class StumpTracks(ParkourEnvBase[StumpTracksParams]):
             "roughness": (0.0, self.max_roughness),
             **DYNAMICS_BOUNDS,
         }
+
+    def level_checks(self, level: StumpTrack, xp: ModuleType) -> list[tuple[str, Any]]:
+        """Finite values (the base's), a pitch of at least a stump's width, heights >= 0."""
+        return [
+            *super().level_checks(level, xp),
+            (f".pitch >= the stump width {STUMP_WIDTH}", level.pitch >= STUMP_WIDTH),
+            (".height >= 0", level.height >= 0.0),
+        ]
 
     def sample_level(self, key: PRNGKey, params: StumpTracksParams) -> StumpTrack:
         """Stump heights (and the ground's roughness) drawn from ``key``."""

@@ -17,6 +17,9 @@ Observation: int32 [N + K, F], one row per element, then one per instruction slo
 
 from __future__ import annotations
 
+from types import ModuleType
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -254,20 +257,13 @@ class Form(Env[FormLevel, FormState, FormParams]):
             "shaping": (0.0, 1.0),
         }
 
-    def validate_params(self, params: FormParams) -> None:
-        """The base's check of ``param_bounds()``, and ``gamma`` inside ``GAMMA_BOUNDS``."""
-        super().validate_params(params)
-        low, high = GAMMA_BOUNDS
-        if not isinstance(params.gamma, jax.core.Tracer):
-            gamma = np.asarray(params.gamma)
-            if np.any(gamma < low) or np.any(gamma > high):
-                raise ValueError(
-                    f"Form params.gamma={gamma.tolist()} is outside its bounds [{low}, {high}]"
-                )
+    def checked_bounds(self) -> dict[str, tuple[float, float]]:
+        """``param_bounds()`` and ``gamma`` inside ``GAMMA_BOUNDS`` (checked and clipped)."""
+        return {**self.param_bounds(), "gamma": GAMMA_BOUNDS}
 
     def _clipped(self, params: FormParams) -> FormParams:
         out = {}
-        for name, (low, high) in {**self.param_bounds(), "gamma": GAMMA_BOUNDS}.items():
+        for name, (low, high) in self.checked_bounds().items():
             value = getattr(params, name)
             out[name] = jnp.clip(jnp.nan_to_num(value, nan=low), low, high).astype(value.dtype)
         return params.replace(**out)
@@ -501,51 +497,61 @@ class Form(Env[FormLevel, FormState, FormParams]):
             num_pages=num_pages.astype(jnp.int32),
         )
 
-    def coerce_level(self, level: object) -> FormLevel:
-        """The base's shape check, then the form's own invariants (host side).
+    def level_checks(self, level: FormLevel, xp: ModuleType) -> list[tuple[str, Any]]:
+        """The form's invariants, added to the base's (``Env.level_checks``).
 
-        Raises:
-            ValueError: for kinds outside ``Kind``, owners that are not a heading or select row,
-                characters outside the alphabet, lengths beyond ``max_chars``, pages beyond the
-                form's pages, or instruction slots naming no field.
+        Kinds inside ``Kind``, owners that are a heading or select row, characters inside the
+        alphabet, lengths within ``max_chars``, rows on the form's pages, instruction slots that
+        name a field.
         """
-        level = super().coerce_level(level)
-        lv = jax.tree.map(np.asarray, level)
-        problems = []
-        if lv.kind.min() < 0 or lv.kind.max() > max(Kind):
-            problems.append(f"kind outside 0..{max(Kind)}")
-        member = np.isin(lv.kind, [Kind.CHECKBOX, Kind.RADIO, Kind.OPTION, Kind.SUGGESTION])
-        owner = np.where(member, lv.owner, 0)
-        if np.any(member & ((owner < 0) | (owner >= self.rows))):
-            problems.append("a checkbox, radio button, option or suggestion without an owner row")
-        else:
-            owner_kind = np.take_along_axis(lv.kind, owner, axis=-1)
-            grouped = np.isin(lv.kind, [Kind.CHECKBOX, Kind.RADIO])
-            want = np.select(
-                [grouped, lv.kind == Kind.OPTION], [Kind.HEADING, Kind.SELECT], Kind.AUTOCOMPLETE
-            )
-            if np.any(member & (owner_kind != want)):
-                problems.append(
-                    "an owner of the wrong kind (groups: a heading, options: a select, "
-                    "suggestions: an autocomplete field)"
-                )
+        kind, owner = level.kind, level.owner
+        member = xp.isin(
+            kind, xp.asarray([Kind.CHECKBOX, Kind.RADIO, Kind.OPTION, Kind.SUGGESTION])
+        )
+        owner = xp.where(member, owner, 0)
+        has_owner = ~member | ((owner >= 0) & (owner < self.rows))
+        owner_kind = xp.take_along_axis(kind, xp.clip(owner, 0, self.rows - 1), axis=-1)
+        grouped = xp.isin(kind, xp.asarray([Kind.CHECKBOX, Kind.RADIO]))
+        want = xp.select(
+            [grouped, kind == Kind.OPTION],
+            [xp.full_like(kind, Kind.HEADING), xp.full_like(kind, Kind.SELECT)],
+            xp.full_like(kind, Kind.AUTOCOMPLETE),
+        )
+        checks = [
+            (f"kind outside 0..{max(Kind)}", (kind >= 0) & (kind <= max(Kind))),
+            ("a checkbox, radio button, option or suggestion without an owner row", has_owner),
+            (
+                "an owner of the wrong kind (groups: a heading, options: a select, "
+                "suggestions: an autocomplete field)",
+                ~member | ~has_owner | (owner_kind == want),
+            ),
+        ]
         for name in ("text", "value", "goal_value", "slot_value"):
-            chars = getattr(lv, name)
-            if chars.min() < 0 or chars.max() > MAX_CHAR:
-                problems.append(f"{name} has character codes outside 0..{MAX_CHAR}")
+            chars = getattr(level, name)
+            checks.append(
+                (
+                    f"{name} has character codes outside 0..{MAX_CHAR}",
+                    (chars >= 0) & (chars <= MAX_CHAR),
+                )
+            )
         for name in ("value_len", "goal_len", "slot_len"):
-            length = getattr(lv, name)
-            if length.min() < 0 or length.max() > self.max_chars:
-                problems.append(f"{name} outside 0..{self.max_chars} (max_chars)")
-        if np.any((lv.num_pages < 1) | (lv.num_pages > self.max_pages)):
-            problems.append(f"num_pages outside 1..{self.max_pages}")
-        if np.any((lv.kind != Kind.PAD) & ((lv.page < 0) | (lv.page >= lv.num_pages[..., None]))):
-            problems.append("a row on a page the form does not have")
-        if np.any(lv.slot_valid & (lv.field_word <= 0)):
-            problems.append("an instruction slot that names no field")
-        if problems:
-            raise ValueError(f"malformed {type(self).__name__} level: " + "; ".join(problems))
-        return level
+            length = getattr(level, name)
+            checks.append(
+                (
+                    f"{name} outside 0..{self.max_chars} (max_chars)",
+                    (length >= 0) & (length <= self.max_chars),
+                )
+            )
+        pages = level.num_pages
+        checks += [
+            (f"num_pages outside 1..{self.max_pages}", (pages >= 1) & (pages <= self.max_pages)),
+            (
+                "a row on a page the form does not have",
+                (kind == Kind.PAD) | ((level.page >= 0) & (level.page < pages[..., None])),
+            ),
+            ("an instruction slot that names no field", ~level.slot_valid | (level.field_word > 0)),
+        ]
+        return super().level_checks(level, xp) + checks
 
     # ----------------------------------------------------------------- episode
 
