@@ -184,8 +184,13 @@ def encode_action(kind: int, row: int = 0, slot: int = 0, *, rows: int, slots: i
 
 
 def decode_action(action: Array, rows: int, slots: int) -> tuple[Array, Array, Array]:
-    """``(kind, row, slot)`` int32 [] of a flat action index (out-of-range indices are clipped)."""
-    a = jnp.clip(jnp.asarray(action, jnp.int32), 0, num_actions(rows, slots) - 1)
+    """``(kind, row, slot)`` int32 [] of a flat action index.
+
+    An index outside the action space is a no-op (index 0), as an out-of-range discrete action
+    is in every family (docs/environments.md, "Bad input").
+    """
+    a = jnp.asarray(action, jnp.int32)
+    a = jnp.where((a >= 0) & (a < num_actions(rows, slots)), a, 0)
     typed = a - 1 - 2 * rows
     kind = jnp.where(
         a == 0, Action.NOOP, jnp.where(a <= rows, Action.CLICK, jnp.where(typed < 0, 2, 3))
