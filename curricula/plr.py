@@ -261,7 +261,7 @@ class PLR(Teacher[PLRState]):
         return buf.best(state.buffer, k)
 
     def metrics(self, state: PLRState) -> dict[str, Array]:
-        """Buffer fill, score mean/max over stored levels, and the share of replay rounds."""
+        """Buffer fill, score mean/max over stored levels (0 while empty), and branch shares."""
         b = state.buffer
         size = jnp.maximum(b.size(), 1)
         stored = jnp.where(b.filled, b.scores, 0.0)
@@ -269,7 +269,9 @@ class PLR(Teacher[PLRState]):
         return {
             "buffer_fill": b.size() / b.capacity,
             "score_mean": jnp.sum(stored) / size,
-            "score_max": jnp.max(jnp.where(b.filled, b.scores, -jnp.inf)),
+            "score_max": jnp.where(
+                b.size() > 0, jnp.max(jnp.where(b.filled, b.scores, -jnp.inf)), 0.0
+            ),
             "replay_share": state.rounds[REPLAY] / rounds,
             "mutate_share": state.rounds[MUTATE] / rounds,
         }

@@ -4,6 +4,7 @@ figure holds on 5 of 5 seeds (slow)."""
 from __future__ import annotations
 
 import csv
+import math
 import pathlib
 import re
 import shlex
@@ -48,6 +49,8 @@ def test_the_main_job_runs_as_written_for_two_rounds(tmp_path, capsys):
         assert (out / name).stat().st_size > 0, name
     (row,) = last_update_by_seed(out).values()
     assert "curriculum/replay_share" in row
+    with (out / "metrics.csv").open() as f:  # every logged metric is a finite number
+        assert all(math.isfinite(float(v)) for r in csv.DictReader(f) for v in r.values())
 
 
 @pytest.mark.slow  # ~2 min on 2 cores: the whole main job, 5 seeds in one vmapped program
