@@ -312,7 +312,10 @@ class Env(abc.ABC, Generic[LevelT, StateT, ParamsT]):
         name = type(self).__name__
         expected = self.level_shape()
         want_def = jax.tree.structure(expected)
-        got_def = jax.tree.structure(level)
+        try:
+            got_def = jax.tree.structure(level)
+        except (TypeError, ValueError) as err:  # e.g. a dict whose keys do not sort
+            raise ValueError(f"not a {name} level: {err}") from None
         if want_def != got_def:
             raise ValueError(f"not a {name} level: expected {want_def}, got {got_def}")
         batch = None
@@ -519,7 +522,10 @@ def _param_value(where: str, value: Any, default: Any) -> Any:
         )
     if want.kind == "f" and not np.all(np.isfinite(array)):
         raise ValueError(f"{where} must be finite, got {value!r}")
-    cast = array.astype(want)
+    with np.errstate(over="ignore"):
+        cast = array.astype(want)
+    if want.kind == "f" and not np.all(np.isfinite(cast)):  # beyond float32's range
+        raise ValueError(f"{where}={value!r} does not fit {want}")
     if want.kind in "iu" and not np.array_equal(cast, array):
         raise ValueError(f"{where}={value!r} does not fit {want}")
     return jnp.asarray(cast)

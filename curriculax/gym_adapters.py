@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import gymnasium
@@ -54,9 +55,25 @@ def _resolve_params(env: Any, params: Any, value: Any) -> Any:
     """Params from ``options["params"]``: a Params object or a dict of field overrides."""
     if value is None:
         return params
+    if isinstance(value, dict) and not all(isinstance(name, str) for name in value):
+        raise TypeError(f"options['params'] takes field names (str) as keys, got {list(value)}")
     new = env.make_params(**{**_as_dict(params), **value}) if isinstance(value, dict) else value
     env.validate_params(new)
     return new
+
+
+def _reset_options(options: Any, known: tuple[str, ...]) -> dict[str, Any]:
+    """``reset``'s ``options`` as a dict, refusing anything else and keys not in ``known``."""
+    if options is None:
+        return {}
+    if not isinstance(options, Mapping):
+        raise TypeError(f"reset options must be a dict with keys {list(known)}, got {options!r}")
+    unknown = sorted(set(options) - set(known), key=repr)
+    if unknown:
+        raise ValueError(
+            f"unknown reset options {unknown}; expected {' and/or '.join(map(repr, known))}"
+        )
+    return dict(options)
 
 
 def _as_dict(params: Any) -> dict[str, Any]:
@@ -199,11 +216,9 @@ class GymnasiumEnv(_Viewer, gymnasium.Env):
     ) -> tuple[np.ndarray, dict[str, Any]]:
         """Starts an episode; ``seed`` fixes this and every later episode's randomness."""
         super().reset(seed=seed)
-        options = dict(options or {})
-        unknown = sorted(set(options) - {"params", "level"})
-        if unknown:
-            raise ValueError(f"unknown reset options {unknown}; expected 'params' and/or 'level'")
-        self.params = _resolve_params(self.env, self.params, options.get("params"))
+        options = _reset_options(options, ("params", "level"))
+        # A refused reset leaves the env as it was: the params are kept only once it started.
+        params = _resolve_params(self.env, self.params, options.get("params"))
         if seed is not None:
             key = key_from_seed(seed)
         elif self._carry is not None:  # continue the key of the previous episodes
@@ -214,9 +229,10 @@ class GymnasiumEnv(_Viewer, gymnasium.Env):
             level = self.env.coerce_level(options["level"])
             if jax.tree.leaves(level)[0].ndim != jax.tree.leaves(self.env.level_shape())[0].ndim:
                 raise ValueError("options['level'] must be one level, without a batch dimension")
-            self._carry, obs = self._program.reset_to_level(key, level, self.params)
+            self._carry, obs = self._program.reset_to_level(key, level, params)
         else:
-            self._carry, obs = self._program.reset(key, self.params)
+            self._carry, obs = self._program.reset(key, params)
+        self.params = params
         if self.render_mode == "human":
             self.render()
         return np.asarray(obs), {}
@@ -362,11 +378,9 @@ class GymnasiumVectorEnv(_Viewer, gymnasium.vector.VectorEnv):
         if isinstance(seed, (list, tuple)):
             raise TypeError("seed must be one int for the whole batch (one key drives every env)")
         super().reset(seed=seed)
-        options = dict(options or {})
-        unknown = sorted(set(options) - {"params", "levels"})
-        if unknown:
-            raise ValueError(f"unknown reset options {unknown}; expected 'params' and/or 'levels'")
-        self.params = _resolve_params(self.env, self.params, options.get("params"))
+        options = _reset_options(options, ("params", "levels"))
+        # A refused reset leaves the env as it was: the params are kept only once it started.
+        params = _resolve_params(self.env, self.params, options.get("params"))
         levels = options.get("levels")
         if levels is not None:
             levels = self.env.coerce_level(levels)
@@ -377,10 +391,11 @@ class GymnasiumVectorEnv(_Viewer, gymnasium.vector.VectorEnv):
                     f"(leading axis), got {count or 'an unbatched level'}"
                 )
         if seed is not None or self._key is None:
-            self._key = key_from_seed(
-                seed if seed is not None else int(self.np_random.integers(2**63))
-            )
-        self._key, obs, self._state = self._fns["reset"](self._key, self.params, levels)
+            key = key_from_seed(seed if seed is not None else int(self.np_random.integers(2**63)))
+        else:
+            key = self._key
+        self._key, obs, self._state = self._fns["reset"](key, params, levels)
+        self.params = params
         self._resets_since_fill = 0
         return np.asarray(obs), {}
 

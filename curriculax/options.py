@@ -94,6 +94,14 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float, np.integer, np.floating)) and not _is_bool(value)
 
 
+def _is_finite(value: Any) -> bool:
+    """Whether a number is finite as a float (an int too large for a float is not)."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 def describe(hint: Any) -> str:
     """What a value of ``hint`` is, in words ("a bool (True or False)", "an int or None")."""
     members = _alternatives(hint)
@@ -127,7 +135,7 @@ def _fits(value: Any, hint: Any) -> tuple[bool, Any]:
     if hint is int:
         return (True, int(value)) if _is_int(value) else (False, value)
     if hint is float:
-        if _is_number(value) and math.isfinite(value):
+        if _is_number(value) and _is_finite(value):
             return True, float(value)
         return False, value
     if hint is str:
@@ -154,7 +162,7 @@ def check(where: str, value: Any, hint: Any) -> Any:
         ok, normalised = _fits(value, member)
         if ok:
             return normalised
-    if float in members and _is_number(value) and not math.isfinite(value):
+    if float in members and _is_number(value) and not _is_finite(value):
         raise ValueError(f"{where} must be finite, got {value!r}")
     raise ValueError(f"{where} must be {describe(hint)}, got {value!r}")
 
@@ -187,7 +195,10 @@ def parse(text: str, hint: Any, where: str) -> Any:
             )
         if member is int:
             if _INT.fullmatch(text.strip()):
-                return int(text)
+                try:
+                    return int(text)
+                except ValueError as err:  # more digits than Python converts
+                    raise ValueError(f"{where} takes an int: {err}") from None
             raise ValueError(f"{where} takes an int, got {text!r}")
         if member is float:
             try:

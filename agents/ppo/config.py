@@ -174,7 +174,7 @@ class PPOConfig:
     def from_dict(cls, values: dict[str, Any]) -> PPOConfig:
         """A config from a dict, rejecting unknown keys with the list of valid ones."""
         known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
+        unknown = sorted(set(values) - known, key=repr)
         if unknown:
             raise ValueError(f"unknown PPOConfig keys {unknown}; valid keys: {sorted(known)}")
         return cls(**values)

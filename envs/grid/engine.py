@@ -168,6 +168,9 @@ def view_offsets(view_size: int) -> np.ndarray:
 TABLE_MAX_VIEW = 9
 #: Largest view side: ``visibility`` packs a view row into the bits of an int32.
 MAX_VIEW = 31
+#: Largest grid side: far beyond every MiniGrid task (31), and small enough that the step limits
+#: the families derive from it (up to ``30 * side**2``) and cell counts stay inside int32.
+MAX_SIDE = 255
 
 
 @functools.cache
@@ -295,8 +298,8 @@ class GridEnv(Env[GridLevel, GridState, ParamsT]):
     Reward: ``1 - 0.9 * t / max_steps`` on reaching the goal, else 0. Lava and goal terminate.
 
     Args:
-        height: H, rows of the grid array.
-        width: W, columns of the grid array.
+        height: H, rows of the grid array, in [3, MAX_SIDE] (255).
+        width: W, columns of the grid array, in [3, MAX_SIDE].
         view_size: V, side of the egocentric view; odd, in [3, MAX_VIEW] (31).
         see_through_walls: skip occlusion, every view cell is visible (MiniGrid's flag of the
             same name; its ``Empty`` sets it, its ``DoorKey`` does not).
@@ -321,8 +324,10 @@ class GridEnv(Env[GridLevel, GridState, ParamsT]):
         for name, value in (("height", height), ("width", width), ("view_size", view_size)):
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
                 raise TypeError(f"{name} must be an int, got {value!r}")
-        if height < 3 or width < 3:
-            raise ValueError(f"grid must be at least 3x3, got {height}x{width}")
+        if not (3 <= height <= MAX_SIDE and 3 <= width <= MAX_SIDE):
+            raise ValueError(
+                f"grid must be at least 3x3 and at most {MAX_SIDE}x{MAX_SIDE}, got {height}x{width}"
+            )
         if not 3 <= view_size <= MAX_VIEW or view_size % 2 == 0:
             raise ValueError(f"view_size must be odd, in [3, {MAX_VIEW}], got {view_size}")
         self.height = int(height)

@@ -68,6 +68,8 @@ OBS_COLUMNS = (
     "row_type", "kind", "visible", "on", "focused", "word", "owner_word",
     "x", "y", "width", "height", "value_len",
 )  # fmt: skip
+#: The observation's upper bound: word ids (at most ``MAX_VOCAB``) and pixels.
+OBS_HIGH = max(MAX_VOCAB, 10_000)
 
 
 @struct.dataclass
@@ -163,6 +165,23 @@ class Form(Env[FormLevel, FormState, FormParams]):
         ):
             if not isinstance(value, int) or value < low:
                 raise ValueError(f"Form {name} must be an int >= {low}, got {value!r}")
+        distinct = max_widgets * (1 + max_options) + max_distractors
+        if distinct > MAX_VOCAB:
+            raise ValueError(
+                f"Form needs max_widgets * (1 + max_options) + max_distractors = {distinct} "
+                f"distinct words; the vocabulary holds {MAX_VOCAB}"
+            )
+        if widgets is not None and not isinstance(widgets, (tuple, list)):
+            raise ValueError(
+                f"Form widgets must be a tuple of names from {WIDGETS} or None, got {widgets!r}"
+            )
+        if widgets is not None:
+            widgets = tuple(widgets)
+            unknown = [w for w in widgets if not isinstance(w, str) or w not in WIDGETS]
+            if unknown or not 1 <= len(widgets) <= max_widgets:
+                raise ValueError(
+                    f"Form widgets must be 1..{max_widgets} names from {WIDGETS}, got {widgets}"
+                )
         longest = max_words * (WORD_LETTERS + 1) - 1
         dated = widgets is None or bool({"date", "autocomplete"} & set(widgets))
         if dated:
@@ -173,13 +192,6 @@ class Form(Env[FormLevel, FormState, FormParams]):
                 + (", a date and a two-word suggestion" if dated else "")
                 + f" ({longest} characters) and be at most {MAX_CHARS_LIMIT}, got {max_chars}"
             )
-        if widgets is not None:
-            widgets = tuple(widgets)
-            unknown = sorted(set(widgets) - set(WIDGETS))
-            if unknown or not 1 <= len(widgets) <= max_widgets:
-                raise ValueError(
-                    f"Form widgets must be 1..{max_widgets} names from {WIDGETS}, got {widgets}"
-                )
         self.max_widgets, self.max_options, self.max_words = max_widgets, max_options, max_words
         self.max_pages, self.max_distractors, self.max_chars = max_pages, max_distractors, max_chars
         self.widgets = widgets
@@ -501,8 +513,8 @@ class Form(Env[FormLevel, FormState, FormParams]):
         """The form's invariants, added to the base's (``Env.level_checks``).
 
         Kinds inside ``Kind``, owners that are a heading or select row, characters inside the
-        alphabet, lengths within ``max_chars``, rows on the form's pages, instruction slots that
-        name a field.
+        alphabet, lengths within ``max_chars``, word ids inside the vocabulary and boxes inside
+        the observation's bounds, rows on the form's pages, instruction slots that name a field.
         """
         kind, owner = level.kind, level.owner
         member = xp.isin(
@@ -542,6 +554,14 @@ class Form(Env[FormLevel, FormState, FormParams]):
                     (length >= 0) & (length <= self.max_chars),
                 )
             )
+        for name in ("word", "field_word"):  # observed as they are
+            word = getattr(level, name)
+            checks.append(
+                (f"{name} outside 0..{MAX_VOCAB}", (word >= 0) & (word <= MAX_VOCAB)),
+            )
+        checks.append(
+            (f"box outside 0..{OBS_HIGH} pixels", (level.box >= 0) & (level.box <= OBS_HIGH))
+        )
         pages = level.num_pages
         checks += [
             (f"num_pages outside 1..{self.max_pages}", (pages >= 1) & (pages <= self.max_pages)),
@@ -654,7 +674,7 @@ class Form(Env[FormLevel, FormState, FormParams]):
     def observation_space(self, params: FormParams) -> Box:
         """int32 [N + K, 12 + 3K]; ids up to the vocabulary size, pixels up to the page size."""
         shape = (self.rows + self.slots, len(OBS_COLUMNS) + 3 * self.slots)
-        return Box(-1, max(MAX_VOCAB, 10_000), shape, jnp.int32)
+        return Box(-1, OBS_HIGH, shape, jnp.int32)
 
     def action_space(self, params: FormParams) -> Discrete:
         """``Discrete(1 + 2N + NK)``: NOOP, CLICK(i), CLEAR(i), TYPE(i, k)."""
