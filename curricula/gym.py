@@ -299,15 +299,19 @@ class HostCurriculum:
         teacher = self.teacher
         if evaluation_due(teacher, self._round):
             self._evaluate()
-        self._state, self._key, self._batch = self._sample(self._state, self._key)
-        self._levels = jax.device_get(self._batch.levels)
-        self._train = bool(self._batch.train)
+        self._state, self._key, batch = self._sample(self._state, self._key)
+        self._take_batch(batch)
         self._in_flight[:] = 0
-        params = None
-        if self._batch.params is not None:
-            params = jax.device_get(round_params(self._batch, self.teacher.params))
-        self._params = params
         self._sums = RoundSums.zeros(self.num, np)
+
+    def _take_batch(self, batch: Batch) -> None:
+        """Makes ``batch`` the current round's, with host copies of its levels and Params."""
+        self._batch = batch
+        self._levels = jax.device_get(batch.levels)
+        self._train = bool(batch.train)
+        self._params = None
+        if batch.params is not None:
+            self._params = jax.device_get(round_params(batch, self.teacher.params))
 
     def _evaluate(self) -> None:
         self._key, levels = self._eval_levels(self._state, self._key)
@@ -476,12 +480,7 @@ class HostCurriculum:
             self._batch, self._levels = None, None
         else:
             template = jax.eval_shape(self._sample, self._state, self._key)[2]
-            self._batch = _restore_like(template, saved["batch"])
-            self._levels = jax.device_get(self._batch.levels)
-            self._train = bool(self._batch.train)
-            self._params = None
-            if self._batch.params is not None:
-                self._params = jax.device_get(round_params(self._batch, self.teacher.params))
+            self._take_batch(_restore_like(template, saved["batch"]))
         self._key = jax.random.wrap_key_data(jnp.asarray(saved["key"], jnp.uint32))
         self._round = int(saved["round"])
         self._recorded = int(saved["recorded"])
