@@ -233,6 +233,60 @@ def evaluate_envs(
     return results
 
 
+def evaluate_seeds(
+    trainer: PPO,
+    net_params: PyTree,
+    key: PRNGKey,
+    *,
+    num_levels: int = 256,
+    num_episodes: int = 1,
+    greedy: bool = True,
+) -> list[dict[str, float]]:
+    """Every seed's policy on the same fresh levels of the trainer's env, in one program.
+
+    The levels come from the env's own Params (``trainer.env_params``), not a curriculum's: this
+    is the check that each seed learned the task, e.g. ``curriculax train``'s closing report.
+
+    Args:
+        trainer: the PPO run.
+        net_params: network parameters with a leading seed axis [S, ...].
+        key: PRNG key (levels and episodes).
+        num_levels: L, fresh levels, shared by the seeds.
+        num_episodes: E, episodes per level.
+        greedy: most likely actions (the default) instead of samples.
+
+    Returns:
+        One dict per seed: ``solve_rate`` (share of the L x E episodes whose return exceeds the
+        env's ``success_return``), ``return_mean``, ``length_mean``.
+    """
+    for name, value in (("num_levels", num_levels), ("num_episodes", num_episodes)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    env, env_params = trainer.env, trainer.env_params
+    level_key, run_key = jax.random.split(key)
+    levels = jax.vmap(env.sample_level, (0, None))(
+        jax.random.split(level_key, num_levels), env_params
+    )
+    run = jax.jit(
+        jax.vmap(
+            lambda p, lv, k: evaluate(trainer, p, lv, k, num_episodes=num_episodes, greedy=greedy),
+            in_axes=(0, None, None),
+        )
+    )
+    result = run(net_params, levels, run_key)
+    solved, returns, lengths = (
+        np.asarray(x, np.float64) for x in (result.solved, result.returns, result.lengths)
+    )
+    return [
+        {
+            "solve_rate": float(solved[i].mean()),
+            "return_mean": float(returns[i].mean()),
+            "length_mean": float(lengths[i].mean()),
+        }
+        for i in range(solved.shape[0])
+    ]
+
+
 def worst_case(
     trainer: PPO,
     net_params: PyTree,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -34,10 +35,15 @@ def test_train_eval_replay_end_to_end(tmp_path, capsys):
     out = tmp_path / "run"
     args = ["train", "Empty-5x5-v0", "--total-timesteps", "4096", "--num-envs", "16"]
     args += ["--num-steps", "64", "--set", "num_minibatches=2", "--out", str(out), "--quiet"]
-    args += ["--chunk", "2", "--replay-episodes", "2"]
+    args += ["--chunk", "2", "--replay-episodes", "2", "--eval-levels", "5"]
     assert main(args) == 0
     text = capsys.readouterr().out
     assert "4,096 steps x 1 seed(s)" in text
+    assert "greedy on 5 fresh levels x 1 episode(s), per seed: success" in text
+    report = json.loads((out / "eval.json").read_text())
+    assert report["levels"] == 5 and report["greedy"] is True
+    (seed,) = report["seeds"]
+    assert 0.0 <= seed["solve_rate"] <= 1.0 and 1 <= seed["length_mean"] <= 100
     for name in (
         "metrics.csv",
         "checkpoint.ckpt",

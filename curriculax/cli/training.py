@@ -81,6 +81,13 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--no-resume", action="store_true", help="refuse an existing checkpoint")
     train.add_argument("--quiet", action="store_true")
     train.add_argument("--replay-episodes", type=non_negative, default=3)
+    train.add_argument(
+        "--eval-levels",
+        type=non_negative,
+        default=256,
+        help="at the end, every seed's greedy policy on this many fresh levels (0: skip)",
+    )
+    train.add_argument("--eval-episodes", type=positive, default=1, help="episodes per level")
     train.set_defaults(run=_cmd_train)
 
     evaluate = commands.add_parser("eval", help="evaluate a checkpoint's policy")
@@ -296,6 +303,15 @@ def _cmd_train(args: argparse.Namespace) -> int:
         f"{final['success_rate']:.2f}; wrote {args.out}/"
     )
     print(f"learning curve: {plot_learning_curve(args.out)}")
+    if args.eval_levels > 0:
+        report = _evaluate_run(runner, trainer, spec.seed, args.eval_levels, args.eval_episodes)
+        (args.out / EVAL_JSON).write_text(json.dumps(report, indent=1) + "\n")
+        rates = " ".join(f"{s['solve_rate']:.2f}" for s in report["seeds"])
+        returns = " ".join(f"{s['return_mean']:.3f}" for s in report["seeds"])
+        print(
+            f"greedy on {args.eval_levels} fresh levels x {args.eval_episodes} episode(s), per "
+            f"seed: success {rates}; return {returns} ({args.out / EVAL_JSON})"
+        )
     if args.replay_episodes > 0:
         replay = record(
             trainer,
@@ -313,6 +329,31 @@ def _cmd_train(args: argparse.Namespace) -> int:
         else:
             print(f"replay: {args.out / 'replay.gif'} ({frames} frames, {replay.num_episodes} ep.)")
     return 0
+
+
+#: ``curriculax train``'s closing evaluation, in the run folder.
+EVAL_JSON = "eval.json"
+#: Folded into the run's seed key for the closing evaluation's levels and episodes.
+EVAL_STREAM = 0xE7A1
+
+
+def _evaluate_run(runner: Any, trainer: Any, seed: int, levels: int, episodes: int) -> dict:
+    """Each seed's greedy solve rate and return on the same fresh levels of the env."""
+    import jax
+
+    from curriculax.agents.evaluation import evaluate_seeds
+
+    key = jax.random.fold_in(jax.random.key(seed), EVAL_STREAM)
+    per_seed = evaluate_seeds(
+        trainer, runner.params, key, num_levels=levels, num_episodes=episodes, greedy=True
+    )
+    return {
+        "levels": levels,
+        "episodes": episodes,
+        "greedy": True,
+        "success_return": float(trainer.env.success_return),
+        "seeds": [{"seed": i, **result} for i, result in enumerate(per_seed)],
+    }
 
 
 def _cmd_recipes(args: argparse.Namespace) -> int:

@@ -17,7 +17,7 @@ BY_ID: dict[str, dict[str, Any]] = {
     # rl-starter-files' sample-efficient MiniGrid shape (minibatches of 512, 4 epochs, lr 1e-3
     # annealed) with 64 envs (8192 transitions, ~13 episodes per update) and a doubled entropy
     # bonus: the reward is sparse, a uniform policy solves only ~3 % of the episodes. 5 of 5 seeds
-    # past return 0.9 (tests/agents/test_learning_slow.py; docs/agents.md).
+    # past return 0.9 (tests/agents/test_recipes_learn_slow.py; docs/agents.md).
     "curriculax/DoorKey-8x8-v0": {
         "total_timesteps": 5_000_000,
         "num_envs": 64,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import curriculax
-from curriculax.agents.evaluation import evaluate, record
+from curriculax.agents.evaluation import evaluate, evaluate_seeds, record
 from curriculax.agents.ppo import PPOConfig, make_train
 from curriculax.replay import Replay, ReplayError, simulate
 
@@ -47,6 +47,27 @@ def test_greedy_policy_solves_every_evaluation_level(empty5):
     assert summary["solve_rate"] == 1.0
     np.testing.assert_allclose(result.returns, EMPTY5_OPTIMAL, atol=1e-6)
     assert np.all(np.asarray(result.lengths) == 5)
+
+
+def test_evaluate_seeds_scores_each_seed_on_the_same_fresh_levels(empty5):
+    train, runner, _ = empty5
+    # one trained seed and one untrained, so that a mixed-up seed axis shows
+    untrained = train.init_params(jax.random.key(9))
+    stacked = jax.tree.map(lambda a, b: jnp.stack([a[0], b]), runner.params, untrained)
+    key = jax.random.key(4)
+    per_seed = evaluate_seeds(train, stacked, key, num_levels=6, num_episodes=2, greedy=False)
+    level_key, run_key = jax.random.split(key)
+    levels = jax.vmap(train.env.sample_level, (0, None))(
+        jax.random.split(level_key, 6), train.env_params
+    )
+    for i, report in enumerate(per_seed):
+        params = jax.tree.map(lambda x, i=i: x[i], stacked)
+        summary = evaluate(train, params, levels, run_key, num_episodes=2).summary()
+        assert report["solve_rate"] == pytest.approx(summary["solve_rate"])
+        assert report["return_mean"] == pytest.approx(summary["return_mean"], abs=1e-6)
+    assert per_seed[0]["return_mean"] > 0.9 > per_seed[1]["return_mean"]
+    with pytest.raises(ValueError, match="num_levels must be a positive int"):
+        evaluate_seeds(train, stacked, key, num_levels=0)
 
 
 def test_recorded_replay_resimulates_the_same_episodes(empty5, tmp_path):

@@ -1,0 +1,47 @@
+"""Each family's recipes learn their tasks on 5 of 5 seeds (marker ``slow``).
+
+Every test runs what a user runs, ``curriculax train ENV --seeds 5`` with no other flag (the
+env's recipe, ``curriculax.recipes``), and reads the command's closing report (``eval.json``:
+each seed's greedy policy on 256 fresh levels of the env's own distribution). Every seed must
+succeed on at least 90 % of them (parkour: return above TeachMyAgent's 230, "mastered").
+The figures in docs/agents.md's table come from these runs.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from curriculax.cli import main
+
+#: The tasks of issue 22's table.
+TASKS = (
+    "curriculax/DoorKey-8x8-v0",
+    "curriculax/Maze-v0",
+    "curriculax/StumpTracks-v0",
+    "curriculax/LoginUser-v0",
+    "curriculax/EnterText-v0",
+    "curriculax/ClickCheckboxes-v0",
+    "curriculax/ChooseList-v0",
+)
+#: The share of fresh levels every seed's greedy policy must succeed on.
+REQUIRED = 0.9
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("env_id", TASKS)
+def test_the_recipe_learns_on_five_of_five_seeds(env_id, tmp_path):
+    out = tmp_path / "run"
+    start = time.perf_counter()
+    argv = ["train", env_id, "--seeds", "5", "--out", str(out), "--quiet"]
+    assert main([*argv, "--replay-episodes", "0"]) == 0
+    report = json.loads((out / "eval.json").read_text())
+    rates = [seed["solve_rate"] for seed in report["seeds"]]
+    print(
+        f"{env_id}: 5 seeds in {time.perf_counter() - start:.0f} s; greedy success on "
+        f"{report['levels']} fresh levels per seed {rates}"
+    )
+    assert len(rates) == 5
+    assert min(rates) >= REQUIRED, rates
