@@ -50,6 +50,12 @@ class PPOConfig:
         normalize_advantages: standardise advantages per minibatch.
         reward_scale: rewards are multiplied by this before GAE (Brax's ``reward_scaling``;
             the reported returns stay in the env's units).
+        normalize_observations: standardise the policy's inputs per feature by the mean and
+            variance of every observation the run has collected, clipped to +-10 (Brax's
+            ``normalize_observations``, SB3's ``VecNormalize``); the statistics are network
+            variables (``obs_norm``), updated after each update's gradient steps, so they
+            travel with the parameters into checkpoints, evaluation and replays. ``"mlp"``
+            networks on Box observations only.
         network: encoder, one of ``NETWORKS``.
         hidden_size: width of the torso and heads.
         recurrent: ``None``, ``"gru"`` or ``"lstm"`` (a core after the encoder).
@@ -77,6 +83,7 @@ class PPOConfig:
     max_grad_norm: float = 0.5
     normalize_advantages: bool = True
     reward_scale: float = 1.0
+    normalize_observations: bool = False
     network: str = "auto"
     hidden_size: int = 64
     recurrent: str | None = None

@@ -101,6 +101,60 @@ class PixelEncoder(nn.Module):
         return nn.relu(_dense(self.hidden_size)(x))
 
 
+#: The variable collection of the observation normaliser's statistics (not trained by Adam).
+OBS_NORM = "obs_norm"
+#: The normaliser module's name: its statistics are ``variables[OBS_NORM][NORMALIZER]``.
+NORMALIZER = "normalizer"
+#: Standardised observations are clipped to this many standard deviations (Brax, SB3).
+OBS_CLIP = 10.0
+
+
+class ObsNormalizer(nn.Module):
+    """Standardises observations [..., *shape] per feature by running statistics.
+
+    The statistics (``mean``, ``var`` [*shape] and ``count`` []) are variables of the
+    ``OBS_NORM`` collection: the network reads them, ``update_obs_stats`` writes them. Before
+    any update they are the identity (mean 0, variance 1).
+    """
+
+    ndim: int
+
+    @nn.compact
+    def __call__(self, obs: Array) -> Array:  # noqa: D102
+        x = obs.astype(jnp.float32)
+        shape = x.shape[x.ndim - self.ndim :]
+        mean = self.variable(OBS_NORM, "mean", jnp.zeros, shape, jnp.float32).value
+        var = self.variable(OBS_NORM, "var", jnp.ones, shape, jnp.float32).value
+        self.variable(OBS_NORM, "count", lambda: jnp.zeros((), jnp.float32))
+        mean, var = jax.lax.stop_gradient(mean), jax.lax.stop_gradient(var)
+        return jnp.clip((x - mean) / jnp.sqrt(var + 1e-8), -OBS_CLIP, OBS_CLIP)
+
+
+def update_obs_stats(stats: PyTree, obs: Array) -> PyTree:
+    """The normaliser's statistics after also seeing ``obs`` [M, *shape] (Chan et al.'s merge).
+
+    Returns:
+        ``{"mean", "var", "count"}``: the mean and (population) variance of every observation
+        seen so far, exactly, whatever the batches.
+    """
+    x = obs.astype(jnp.float32)
+    m = jnp.asarray(x.shape[0], jnp.float32)
+    batch_mean = x.mean(axis=0)
+    batch_var = x.var(axis=0)
+    count = stats["count"]
+    total = count + m
+    delta = batch_mean - stats["mean"]
+    mean = stats["mean"] + delta * (m / total)
+    squares = stats["var"] * count + batch_var * m + jnp.square(delta) * count * m / total
+    return {"mean": mean, "var": squares / total, "count": total}
+
+
+def observe(variables: PyTree, obs: Array) -> PyTree:
+    """A network's variables whose observation statistics have also seen ``obs`` [M, *shape]."""
+    stats = update_obs_stats(variables[OBS_NORM][NORMALIZER], obs)
+    return {**variables, OBS_NORM: {NORMALIZER: stats}}
+
+
 class MLPEncoder(nn.Module):
     """Any array [..., *shape] -> features [..., hidden], over ``ndim`` trailing axes."""
 
@@ -170,6 +224,8 @@ class ActorCritic(nn.Module):
         obs_ndim: rank of one observation (for flattening).
         hidden_size: width of every layer.
         recurrent: ``None``, ``"gru"`` or ``"lstm"``.
+        normalize_obs: standardise observations by running statistics first (``ObsNormalizer``;
+            the ``"mlp"`` encoder only).
     """
 
     action_dim: int
@@ -178,6 +234,7 @@ class ActorCritic(nn.Module):
     obs_ndim: int
     hidden_size: int = 64
     recurrent: str | None = None
+    normalize_obs: bool = False
 
     def initial_carry(self, batch: int) -> PyTree:
         """The zero recurrent state for ``batch`` envs (``None`` when feed-forward)."""
@@ -197,6 +254,8 @@ class ActorCritic(nn.Module):
             ``(mean, log_std)`` each [T, B, A] (continuous).
         """
         h = self.hidden_size
+        if self.normalize_obs:
+            obs = ObsNormalizer(self.obs_ndim, name=NORMALIZER)(obs)
         if self.encoder == "grid":
             x = GridEncoder(h)(obs)
         elif self.encoder == "cnn":
@@ -274,13 +333,21 @@ def make_network(
     hidden_size: int,
     recurrent: str | None,
     preferred: str | None = None,
+    normalize_obs: bool = False,
 ) -> ActorCritic | FormActorCritic:
     """The actor-critic for an env's spaces (see ``choose_encoder``).
 
     Raises:
-        ValueError: a network that cannot read the observations or act in the action space.
+        ValueError: a network that cannot read the observations or act in the action space,
+            or ``normalize_obs`` with an encoder other than ``"mlp"`` on a ``Box``.
     """
     encoder = choose_encoder(network, obs_space, preferred)
+    if normalize_obs and (encoder != "mlp" or not isinstance(obs_space, Box)):
+        raise ValueError(
+            f"normalize_observations standardises Box observations read by network='mlp'; this "
+            f"env's {obs_space} goes to network={encoder!r} (its inputs are codes, tables or "
+            f"pixels that a running mean/std would break)"
+        )
     if encoder == "form":
         from curriculax.agents.ppo.form_network import FormActorCritic, form_sizes
 
@@ -307,4 +374,5 @@ def make_network(
         obs_ndim=obs_ndim,
         hidden_size=hidden_size,
         recurrent=recurrent,
+        normalize_obs=normalize_obs,
     )

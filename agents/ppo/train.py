@@ -42,7 +42,7 @@ from curriculax.agents.ppo.losses import (
     ppo_loss,
     sample_action,
 )
-from curriculax.agents.ppo.networks import ActorCritic, make_network
+from curriculax.agents.ppo.networks import OBS_NORM, ActorCritic, make_network, observe
 from curriculax.autoreset import AutoResetVecEnv, VecState
 from curriculax.curricula.base import Teacher
 from curriculax.curricula.rounds import Rounds, RoundState, round_params, rounds_for
@@ -157,7 +157,10 @@ class PPO:
             config.hidden_size,
             config.recurrent,
             env.policy_network,
+            config.normalize_observations,
         )
+        if config.normalize_observations and not getattr(self.network, "normalize_obs", False):
+            raise ValueError("normalize_observations needs a network built with normalize_obs")
         devices = list(jax.local_devices() if devices is None else devices)
         if config.num_envs % len(devices):
             raise ValueError(
@@ -272,7 +275,7 @@ class PPO:
         return self._shard_envs(
             RunnerState(
                 params=params,
-                opt_state=self.optimizer.init(params),
+                opt_state=self.optimizer.init(_trainable(params)[0]),
                 vec_state=vec_state,
                 obs=obs,
                 carry=self.network.initial_carry(n),
@@ -336,9 +339,20 @@ class PPO:
         return runner, batch, last_value, start_carry
 
     def _loss(
-        self, params: PyTree, carry: PyTree, batch: Transition, advantages: Array, returns: Array
+        self,
+        trainable: PyTree,
+        fixed: PyTree,
+        carry: PyTree,
+        batch: Transition,
+        advantages: Array,
+        returns: Array,
     ) -> tuple[Array, dict[str, Array]]:
-        """PPO's loss on a minibatch of sequences [T, B, ...] (T = 1 when feed-forward)."""
+        """PPO's loss on a minibatch of sequences [T, B, ...] (T = 1 when feed-forward).
+
+        The network's variables are ``trainable`` (differentiated) and ``fixed`` (the
+        observation statistics, if any) merged.
+        """
+        params = {**trainable, **fixed}
         _, out, value = self.network.apply(params, carry, batch.obs, batch.reset)
         log_prob, entropy = log_prob_entropy(out, batch.action)
         c = self.config
@@ -459,9 +473,10 @@ class PPO:
             state: tuple[PyTree, PyTree], minibatch: tuple
         ) -> tuple[tuple[PyTree, PyTree], dict[str, Array]]:
             params, opt_state = state
-            (_, aux), grads = grad_fn(params, *minibatch)
-            updates, opt_state = self.optimizer.update(grads, opt_state, params)
-            return (optax.apply_updates(params, updates), opt_state), aux
+            trainable, fixed = _trainable(params)
+            (_, aux), grads = grad_fn(trainable, fixed, *minibatch)
+            updates, opt_state = self.optimizer.update(grads, opt_state, trainable)
+            return ({**optax.apply_updates(trainable, updates), **fixed}, opt_state), aux
 
         def epoch(
             state: tuple[PyTree, PyTree], key: PRNGKey
@@ -493,6 +508,9 @@ class PPO:
                 (runner.params, runner.opt_state),
             )
             curriculum_metrics = self.rounds.metrics(curriculum)
+        if c.normalize_observations:  # after the gradient steps: the batch's ratios start at 1
+            flat = batch.obs.reshape((-1, *batch.obs.shape[2:]))
+            params = observe(params, flat)
         runner = runner.replace(params=params, opt_state=opt_state, update=runner.update + 1)
         episodes = jnp.sum(done)
         per_episode = jnp.maximum(episodes, 1).astype(jnp.float32)
@@ -587,6 +605,13 @@ class PPO:
     def __call__(self, key: PRNGKey) -> tuple[RunnerState, dict[str, Array]]:
         """The whole run: ``init`` then ``config.num_updates`` updates."""
         return self.run(self.init(key), self.config.num_updates, start=0)
+
+
+def _trainable(params: PyTree) -> tuple[PyTree, PyTree]:
+    """The network's variables split into what Adam trains and the observation statistics."""
+    trainable = {k: v for k, v in params.items() if k != OBS_NORM}
+    fixed = {k: v for k, v in params.items() if k == OBS_NORM}
+    return trainable, fixed
 
 
 def _adam_count(opt_state: PyTree) -> Array:
