@@ -483,6 +483,17 @@ class GridEnv(Env[GridLevel, GridState, ParamsT]):
         """The 7 MiniGrid actions (see ``Action``)."""
         return Discrete(NUM_ACTIONS)
 
+    def host_stepper(self) -> Any:
+        """A numba twin of ``step`` on numpy state, for the single-env gymnasium path.
+
+        Returns:
+            A ``fast_step.HostGridStepper`` (see ``GymnasiumEnv`` for the hook), or ``None``
+            for a subclass whose step the twin does not reproduce (the JAX engine steps it).
+        """
+        from curriculax.envs.grid.fast_step import make_host_stepper  # imports numba
+
+        return make_host_stepper(self)
+
     def render(self, state: GridState, params: ParamsT, tile_size: int = 32) -> Array:
         """MiniGrid-style picture with the agent's visible cells highlighted.
 
