@@ -25,6 +25,8 @@ from curriculax.packing import Unpacker, pack
 from curriculax.types import PRNGKey
 
 RENDER_FPS = 10
+#: Host-stepped steps after which ``GymnasiumEnv`` takes its key's pending splits (an int32).
+_MAX_PENDING_SPLITS = 1 << 30
 
 #: Whether this process was forked from one whose JAX backend had started (see ``spawned``).
 _FORKED_AFTER_JAX = False
@@ -133,10 +135,30 @@ class _SingleEnvProgram:
             _, state, params = unpack_carry(carry)
             return env.render(state, params)
 
+        # For an env stepped on the host (``GymnasiumEnv``'s host-stepper hook): the key is
+        # split once per step, as ``step`` splits it, but only when it is next needed.
+        def advance(key, steps):
+            return jax.lax.fori_loop(0, steps, lambda _, k: jax.random.split(k)[0], key)
+
+        def reset_after(key_data, steps, params):
+            return reset(advance(jax.random.wrap_key_data(key_data), steps), params)
+
+        def reset_to_level_after(key_data, steps, level, params):
+            key = advance(jax.random.wrap_key_data(key_data), steps)
+            return reset_to_level(key, level, params)
+
+        def resume(carry, steps, state):
+            key_data, _, params = unpack_carry(carry)
+            key = advance(jax.random.wrap_key_data(key_data), steps)
+            return start(key, state, params)
+
         self.reset = jax.jit(reset)
         self.reset_to_level = jax.jit(reset_to_level)
         self.step = jax.jit(step)
         self.render = jax.jit(render)
+        self.reset_after = jax.jit(reset_after)
+        self.reset_to_level_after = jax.jit(reset_to_level_after)
+        self.resume = jax.jit(resume)
 
     @staticmethod
     @functools.lru_cache(maxsize=64)
@@ -171,6 +193,16 @@ class GymnasiumEnv(_Viewer, gymnasium.Env):
     Observations are numpy arrays, rewards Python floats, flags Python bools. The task can be set
     at reset: ``reset(options={"params": Params | dict, "level": Level})``; the params persist
     for later resets, a level applies to that reset only.
+
+    A reset is one jitted call. A step is one jitted call too, unless the env offers a host
+    stepper: a method ``host_stepper()`` returning ``None`` or an object with
+    ``load(state, params) -> bool`` (takes over an episode from its state after the reset, numpy
+    leaves; False: it cannot, the jitted step runs the episode), ``step(action: int) -> (obs,
+    reward, terminated, truncated)`` and ``state()`` (the state now, as the env's ``step`` would
+    hold it). The grids offer one, a numba twin of their engine (``curriculax.envs.grid.
+    fast_step``), since one jitted call costs more than a whole grid step. Results, seeding
+    (the key advances as the jitted step advances it), rendering and pickling are the same on
+    both paths.
 
     Args:
         env_id: registered id.
@@ -210,6 +242,19 @@ class GymnasiumEnv(_Viewer, gymnasium.Env):
         self._program = _SingleEnvProgram.compiled(self.env)
         self._carry: Any = None  # uint8 device buffer: key, state and params
         self._viewer = None
+        hook = getattr(self.env, "host_stepper", None)
+        self._host: Any = None if hook is None else hook()
+        # While the host stepper runs the episode: the carry holds its start, the host the
+        # state now, and ``_host_steps`` counts the steps the carry's key has yet to take.
+        self._hosted = False
+        self._host_key: Any = None  # the carry's key data, on the host
+        self._host_steps = 0
+        space = self.action_space
+        self._actions = (
+            range(int(space.start), int(space.start + space.n))
+            if isinstance(space, gymnasium.spaces.Discrete)
+            else range(0)
+        )
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -219,26 +264,77 @@ class GymnasiumEnv(_Viewer, gymnasium.Env):
         options = _reset_options(options, ("params", "level"))
         # A refused reset leaves the env as it was: the params are kept only once it started.
         params = _resolve_params(self.env, self.params, options.get("params"))
+        # A typed key, or the raw key data (numpy) of the previous episodes' key to continue,
+        # with the splits it has yet to take (the steps of a host-stepped episode).
+        steps = 0
         if seed is not None:
             key = key_from_seed(seed)
-        elif self._carry is not None:  # continue the key of the previous episodes
-            key = jax.random.wrap_key_data(jnp.asarray(self._program.carry(self._carry)[0]))
+        elif self._hosted:
+            key, steps = self._host_key, self._host_steps
+        elif self._carry is not None:
+            key = self._program.carry(self._carry)[0]
         else:
             key = key_from_seed(int(self.np_random.integers(2**63)))
+        level = None
         if options.get("level") is not None:
             level = self.env.coerce_level(options["level"])
             if jax.tree.leaves(level)[0].ndim != jax.tree.leaves(self.env.level_shape())[0].ndim:
                 raise ValueError("options['level'] must be one level, without a batch dimension")
-            self._carry, obs = self._program.reset_to_level(key, level, params)
+        program = self._program
+        if self._host is None:
+            if isinstance(key, np.ndarray):
+                key = jax.random.wrap_key_data(jnp.asarray(key))
+            if level is not None:
+                self._carry, obs = program.reset_to_level(key, level, params)
+            else:
+                self._carry, obs = program.reset(key, params)
         else:
-            self._carry, obs = self._program.reset(key, params)
+            if not isinstance(key, np.ndarray):
+                key = np.asarray(jax.random.key_data(key))
+            steps = np.int32(steps)
+            if level is not None:
+                self._carry, obs = program.reset_to_level_after(key, steps, level, params)
+            else:
+                self._carry, obs = program.reset_after(key, steps, params)
+            self._host_load()
         self.params = params
         if self.render_mode == "human":
             self.render()
         return np.asarray(obs), {}
 
+    def _host_load(self) -> None:
+        """Hands the episode that the carry starts to the host stepper, if it takes it."""
+        key_data, state, params = self._program.carry(self._carry)
+        self._hosted = bool(self._host.load(state, params))
+        self._host_key, self._host_steps = key_data, 0
+
+    def _current_carry(self) -> Any:
+        """The carry as the jitted step would hold it now (a host-stepped episode's state)."""
+        if not self._hosted:
+            return self._carry
+        steps = np.int32(self._host_steps)
+        return self._program.resume(self._carry, steps, self._host.state())
+
+    def _sync_carry(self) -> None:
+        """Brings the carry up to the host-stepped episode's state (its key's splits taken)."""
+        self._carry = self._current_carry()
+        self._host_key, self._host_steps = self._program.carry(self._carry)[0], 0
+
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         """One step; ``action`` must be an element of ``action_space``."""
+        if self._hosted:
+            # A Python int inside the space needs no more checks (the common case, made cheap).
+            if type(action) is not int or action not in self._actions:
+                if not self.action_space.contains(action):
+                    raise ValueError(f"invalid action {action!r}: not in {self.action_space}")
+                action = int(action)
+            obs, reward, terminated, truncated = self._host.step(action)
+            self._host_steps += 1
+            if self._host_steps >= _MAX_PENDING_SPLITS:  # keep the count inside int32
+                self._sync_carry()
+            if self.render_mode == "human":
+                self.render()
+            return obs, reward, terminated, truncated, {}
         if self._carry is None:
             raise RuntimeError("call reset() before step()")
         if not self.action_space.contains(action):
@@ -257,7 +353,7 @@ class GymnasiumEnv(_Viewer, gymnasium.Env):
             return None
         if self._carry is None:
             raise RuntimeError("call reset() before render()")
-        frame = np.asarray(self._program.render(self._carry))
+        frame = np.asarray(self._program.render(self._current_carry()))
         if self.render_mode == "human":
             self._show(frame)
             return None
@@ -267,7 +363,7 @@ class GymnasiumEnv(_Viewer, gymnasium.Env):
         return {
             "init_args": self._init_args,
             "params": jax.device_get(self.params),
-            "carry": None if self._carry is None else np.asarray(self._carry),
+            "carry": None if self._carry is None else np.asarray(self._current_carry()),
             "np_random": self._np_random,
         }
 
@@ -276,6 +372,8 @@ class GymnasiumEnv(_Viewer, gymnasium.Env):
         self.params = jax.tree.map(jnp.asarray, saved["params"])
         self._carry = None if saved["carry"] is None else jnp.asarray(saved["carry"])
         self._np_random = saved["np_random"]
+        if self._host is not None and self._carry is not None:
+            self._host_load()
 
 
 class GymnasiumVectorEnv(_Viewer, gymnasium.vector.VectorEnv):

@@ -510,7 +510,8 @@ class HostGridStepper:
     def __init__(self, env: GridEnv, rule: int) -> None:
         self._table = code_table()
         mode = engine.OBSERVATIONS.index(env.observation)
-        self._tiles = rgb_tiles(env.tile_size) if mode == MODE_RGB else _NO_TILES
+        self._tile_size = env.tile_size if mode == MODE_RGB else None
+        self._tiles = _NO_TILES  # drawn at the first ``load`` (making an env stays cheap)
         self._config = np.array(
             [0, rule, mode, env.view_size, int(env.see_through_walls)], np.int64
         )
@@ -526,6 +527,8 @@ class HostGridStepper:
         max_steps = np.asarray(params.max_steps)
         if max_steps.shape != ():
             return False
+        if self._tile_size is not None and self._tiles is _NO_TILES:
+            self._tiles = rgb_tiles(self._tile_size)
         self._config[MAX_STEPS] = int(max_steps)
         self._grid = np.array(state.grid, np.uint8)
         x, y = np.asarray(state.agent_pos).tolist()
