@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-#: Short episodes (step budgets of 10-20): 128 envs x 16 steps, lr 5e-4, 300k steps, and no discount.
+#: Short episodes (step budgets of 10-20): 128 envs x 16 steps, lr 5e-4, 300k steps, undiscounted.
 #: Every form that is not done right ends at -1 (a wrong submit or the step budget), so with
 #: gamma < 1 a policy that never submits postpones a sure -1 and beats one that submits too
 #: early: at gamma 0.95 this shape solved LoginUser on 3 of 5 seeds (the others stopped
