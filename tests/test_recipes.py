@@ -35,4 +35,4 @@ def test_recipes_command_lists_every_id(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert [line.split(": ")[0] for line in lines] == curriculax.registered_ids()
     assert main(["recipes", "DoorKey-8x8-v0"]) == 0
-    assert "ent_coef=0.02" in capsys.readouterr().out
+    assert "ent_coef=0.03" in capsys.readouterr().out
