@@ -151,6 +151,14 @@ def _run_episodes(
     return jax.vmap(per_level)(levels, keys)
 
 
+def fresh_levels(env: Env, env_params: EnvParams, key: PRNGKey, count: int) -> PyTree:
+    """``count`` levels of ``env``'s own distribution, leaves [count, ...].
+
+    Level ``i`` is drawn with key ``i`` of ``split(key, count)``.
+    """
+    return jax.vmap(env.sample_level, (0, None))(jax.random.split(key, count), env_params)
+
+
 def record(
     trainer: PPO,
     net_params: PyTree,
@@ -177,9 +185,7 @@ def record(
     """
     env, env_params = trainer.env, trainer.env_params
     level_key, run_key = jax.random.split(key)
-    levels = jax.vmap(env.sample_level, (0, None))(
-        jax.random.split(level_key, num_episodes), env_params
-    )
+    levels = fresh_levels(env, env_params, level_key, num_episodes)
     keys = jax.random.split(run_key, (num_episodes, 1))
     run = jax.jit(lambda p, lv, k: _run_episodes(trainer, p, env, env_params, lv, k, greedy))
     _, lengths, actions = run(net_params, levels, keys)
@@ -216,7 +222,7 @@ def evaluate_envs(
         env_id = curriculax.registry.spec(env_id).id
         env, params = curriculax.make(env_id, **env_kwargs)
         level_key, run_key = jax.random.split(env_key)
-        levels = jax.vmap(env.sample_level, (0, None))(jax.random.split(level_key, 1), params)
+        levels = fresh_levels(env, params, level_key, 1)
         result = jax.jit(
             lambda p, lv, k, env=env, params=params: evaluate(
                 trainer,
@@ -264,9 +270,7 @@ def evaluate_seeds(
             raise ValueError(f"{name} must be a positive int, got {value!r}")
     env, env_params = trainer.env, trainer.env_params
     level_key, run_key = jax.random.split(key)
-    levels = jax.vmap(env.sample_level, (0, None))(
-        jax.random.split(level_key, num_levels), env_params
-    )
+    levels = fresh_levels(env, env_params, level_key, num_levels)
     run = jax.jit(
         jax.vmap(
             lambda p, lv, k: evaluate(trainer, p, lv, k, num_episodes=num_episodes, greedy=greedy),
@@ -312,9 +316,7 @@ def worst_case(
     if any(not 0 < a <= 1 for a in alphas):
         raise ValueError(f"alphas must be in (0, 1], got {alphas}")
     level_key, rank_key, score_key = jax.random.split(key, 3)
-    levels = jax.vmap(trainer.env.sample_level, (0, None))(
-        jax.random.split(level_key, num_levels), trainer.env_params
-    )
+    levels = fresh_levels(trainer.env, trainer.env_params, level_key, num_levels)
     run = jax.jit(
         lambda p, lv, k: evaluate(trainer, p, lv, k, num_episodes=num_episodes, greedy=greedy)
     )

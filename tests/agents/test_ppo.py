@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import curriculax
-from curriculax.agents.evaluation import evaluate, evaluate_seeds, record
+from curriculax.agents.evaluation import evaluate, evaluate_seeds, fresh_levels, record
 from curriculax.agents.ppo import PPOConfig, make_train
 from curriculax.replay import Replay, ReplayError, simulate
 
@@ -38,9 +38,7 @@ def test_ppo_learns_empty_5x5_in_every_seed(empty5):
 def test_greedy_policy_solves_every_evaluation_level(empty5):
     train, runner, _ = empty5
     params = jax.tree.map(lambda x: x[0], runner.params)
-    levels = jax.vmap(train.env.sample_level, (0, None))(
-        jax.random.split(jax.random.key(1), 4), train.env_params
-    )
+    levels = fresh_levels(train.env, train.env_params, jax.random.key(1), 4)
     result = evaluate(train, params, levels, jax.random.key(2), num_episodes=3, greedy=True)
     summary = result.summary()
     assert result.returns.shape == (4, 3)
@@ -57,9 +55,7 @@ def test_evaluate_seeds_scores_each_seed_on_the_same_fresh_levels(empty5):
     key = jax.random.key(4)
     per_seed = evaluate_seeds(train, stacked, key, num_levels=6, num_episodes=2, greedy=False)
     level_key, run_key = jax.random.split(key)
-    levels = jax.vmap(train.env.sample_level, (0, None))(
-        jax.random.split(level_key, 6), train.env_params
-    )
+    levels = fresh_levels(train.env, train.env_params, level_key, 6)
     for i, report in enumerate(per_seed):
         params = jax.tree.map(lambda x, i=i: x[i], stacked)
         summary = evaluate(train, params, levels, run_key, num_episodes=2).summary()
