@@ -15,6 +15,14 @@ Random actions with each library's own auto-reset, ``STEPS`` steps per jitted ca
 * MiniGrid: ``gymnasium.make("MiniGrid-...")`` with ``ImgObsWrapper``, one Python ``step`` per
   step, a single env (its speed does not depend on B).
 
+A second protocol steps each library one jitted call per step from a Python loop, as its users
+step it outside a scan (``--call-batches``, default 1024 and 8192): the random actions are made
+beforehand as device arrays, each call takes the carry and that step's actions and returns the
+carry and what the step gives (curriculax: observations, rewards and both flags, plus the state
+and key; the peers: their timestep), nothing is fetched to the host, and the loop blocks once at
+the end. curriculax is shown twice: returning what the peers return, and with
+``info["final_obs"]`` too (the final observations of ended episodes, which neither peer offers).
+
 The peers carry their timestep (state and observation) through the scan and return it, as
 curriculax's rollout returns its last observations, so XLA cannot skip building observations.
 Neither peer nor MiniGrid ships the 13x13 random-walls maze: those cells read "n/a".
@@ -36,6 +44,7 @@ Prints Markdown tables.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import statistics
 import time
@@ -274,6 +283,138 @@ def navix(task: Task, batch: int) -> JaxRollout:
 MAKERS = {OURS: ours, XLAND: xland, NAVIX: navix}
 
 
+# --------------------------------------------------------------------------- one call per step
+
+CALL_BATCHES = (1024, 8192)
+OURS_FINAL = "curriculax + final obs"
+CALL_LIBRARIES = (OURS, OURS_FINAL, XLAND, NAVIX)
+
+
+class CallLoop:
+    """``STEPS`` jitted calls of ``step(carry, actions) -> (carry, out)`` from a Python loop.
+
+    Args:
+        step: one batched step (jitted here).
+        carry: what the step carries (state, key or timestep).
+        batch: B, envs stepped together.
+        num_actions: actions are uniform in ``[0, num_actions)``, made beforehand on device.
+    """
+
+    def __init__(self, step: Callable, carry: Any, batch: int, num_actions: int):
+        self.fn = jax.jit(step)
+        self.carry = carry
+        self.steps = batch * STEPS
+        rng = np.random.default_rng(0)
+        self.actions = [
+            jnp.asarray(a) for a in rng.integers(0, num_actions, (STEPS, batch), np.int32)
+        ]
+        self.run()  # compile and warm up
+
+    def run(self) -> tuple[float, float]:
+        wall, cpu = time.perf_counter(), time.process_time()
+        carry = self.carry
+        for actions in self.actions:
+            carry, _ = self.fn(carry, actions)
+        self.carry = jax.block_until_ready(carry)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        return self.steps / wall, self.steps / cpu
+
+
+def ours_call(task: Task, batch: int, final_obs: bool = False) -> CallLoop:
+    env_id, config = task.ours
+    env, params = curriculax.make(env_id, max_steps=task.max_steps, **config)
+    venv = AutoResetVecEnv(env, batch, mode="fresh")
+
+    def step(carry, actions):
+        key, state = carry
+        key, sub = jax.random.split(key)
+        obs, state, reward, terminated, truncated, info = venv.step(sub, state, actions, params)
+        out = (obs, reward, terminated, truncated)
+        return (key, state), out + ((info["final_obs"],) if final_obs else ())
+
+    carry = jax.jit(lambda key: (key, venv.reset(key, params)[1]))(jax.random.key(0))
+    return CallLoop(step, carry, batch, env.action_space(params).n)
+
+
+def xland_call(task: Task, batch: int) -> CallLoop:
+    import xminigrid
+    from xminigrid.wrappers import GymAutoResetWrapper
+
+    env, params = xminigrid.make(task.xland, max_steps=task.max_steps)
+    env = GymAutoResetWrapper(env)
+    keys = jax.random.split(jax.random.key(0), batch)
+    timestep = jax.jit(jax.vmap(env.reset, (None, 0)))(params, keys)
+    step = jax.vmap(env.step, (None, 0, 0))
+
+    def call(timestep, actions):
+        timestep = step(params, timestep, actions)
+        return timestep, timestep
+
+    return CallLoop(call, timestep, batch, env.num_actions(params))
+
+
+def navix_call(task: Task, batch: int) -> CallLoop:
+    import navix as nx
+
+    env = nx.make(
+        task.navix,
+        max_steps=task.max_steps,
+        observation_fn=nx.observations.symbolic_first_person,
+    )
+    timestep = jax.jit(jax.vmap(env.reset))(jax.random.split(jax.random.key(0), batch))
+    step = jax.vmap(env.step)
+
+    def call(timestep, actions):
+        timestep = step(timestep, actions)
+        return timestep, timestep
+
+    return CallLoop(call, timestep, batch, env.action_space.n)
+
+
+CALL_MAKERS = {
+    OURS: ours_call,
+    OURS_FINAL: functools.partial(ours_call, final_obs=True),
+    XLAND: xland_call,
+    NAVIX: navix_call,
+}
+
+
+def call_table(task: Task, batches, samples) -> None:
+    print(f"\n### {task.name}, one jitted call per step: steps/s wall / per CPU-second\n")
+    header("library", *(f"B={b}" for b in batches))
+    for lib in CALL_LIBRARIES:
+        row(lib, *(speed_cell(samples.get((task.name, lib, b))) for b in batches))
+    for ours_row in (OURS, OURS_FINAL):
+        cells = []
+        for b in batches:
+            peers = [samples[(task.name, lib, b)] for lib in (XLAND, NAVIX) if task.has(lib)]
+            if not peers:
+                cells.append("n/a")
+                continue
+            found = [ratios(samples[(task.name, ours_row, b)], p) for p in peers]
+            wall, cpu = min(r[0] for r in found), min(r[1] for r in found)
+            cells.append(f"{wall:.1f}x / {cpu:.1f}x")
+        row(f"{ours_row} / faster peer", *cells)
+    min_batch, goal = PEER_GOAL
+    found = [peer_call_ratio(task, b, samples) for b in batches if b >= min_batch]
+    if found:
+        wall, cpu = min(r[0] for r in found), min(r[1] for r in found)
+        print(
+            f"\nGoal: curriculax ≥ {goal:.0f}x the faster peer at B ≥ {min_batch}, one call per "
+            f"step: {wall:.1f}x / {cpu:.1f}x (wall / per CPU-s), {verdict(wall, cpu, goal)}."
+        )
+
+
+def peer_call_ratio(task: Task, batch: int, samples) -> tuple[float, float]:
+    """Ratios of curriculax (as the peers return) to the faster peer, one call per step."""
+    found = [
+        ratios(samples[(task.name, OURS, batch)], samples[(task.name, lib, batch)])
+        for lib in (XLAND, NAVIX)
+        if task.has(lib)
+    ]
+    return min(r[0] for r in found), min(r[1] for r in found)
+
+
 # --------------------------------------------------------------------------- MiniGrid
 
 
@@ -456,6 +597,14 @@ def main() -> None:
     parser.add_argument(
         "--tasks", default=",".join(TASKS), help="comma-separated: " + ", ".join(TASKS)
     )
+    parser.add_argument(
+        "--call-batches",
+        default=",".join(map(str, CALL_BATCHES)),
+        help="batch sizes of the one-call-per-step protocol, comma-separated ('' skips it)",
+    )
+    parser.add_argument(
+        "--calls-only", action="store_true", help="only the one-call-per-step protocol"
+    )
     args = parser.parse_args()
     repeats = args.repeats or (2 if args.quick else 5)
     batches = QUICK_BATCHES if args.quick else BATCHES
@@ -464,7 +613,7 @@ def main() -> None:
     print(f"Rollouts of {STEPS} steps per env; {repeats} interleaved rounds; medians.")
 
     runners: dict[tuple[str, str, int | None], Any] = {}
-    for task in tasks:
+    for task in [] if args.calls_only else tasks:
         for b in batches:
             for lib in JAX_LIBRARIES:
                 if task.has(lib):
@@ -472,16 +621,31 @@ def main() -> None:
         if task.has(MINIGRID):
             runners[(task.name, MINIGRID, None)] = MiniGridLoop(task, 2000 if args.quick else 10000)
 
+    call_batches = [int(b) for b in args.call_batches.split(",") if b]
+    call_tasks = [task for task in tasks if call_batches and task.has(XLAND)]
+    call_runners = {
+        (task.name, lib, b): make(task, b)
+        for task in call_tasks
+        for b in call_batches
+        for lib, make in CALL_MAKERS.items()
+    }
+
     samples = {k: [] for k in runners}
+    call_samples = {k: [] for k in call_runners}
     for _ in range(repeats):
         for k, runner in runners.items():
             samples[k].append(runner.run())
+        for k, runner in call_runners.items():
+            call_samples[k].append(runner.run())
 
-    for task in tasks:
-        throughput_table(task, batches, samples)
-    goal_table(tasks, batches, samples, runners)
-    compile_table(tasks, batches, runners)
-    state_table(tasks, batches[-1], runners)
+    for task in call_tasks:
+        call_table(task, call_batches, call_samples)
+    if not args.calls_only:
+        for task in tasks:
+            throughput_table(task, batches, samples)
+        goal_table(tasks, batches, samples, runners)
+        compile_table(tasks, batches, runners)
+        state_table(tasks, batches[-1], runners)
     print(f"\nLoad average {os.getloadavg()[0]:.1f} at the end.")
 
 

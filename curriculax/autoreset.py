@@ -209,6 +209,10 @@ class AutoResetVecEnv:
             source_obs=obs, source_state=starts, resets=jnp.zeros_like(state.resets)
         )
 
+    def start_obs(self, state: VecState) -> PyTree:
+        """The first observation of the episode each env is in: leaves [N, ...]."""
+        return _take(state.source_obs, state.slot)
+
     def step(
         self, key: PRNGKey, state: VecState, action: Array, params: EnvParams
     ) -> tuple[PyTree, VecState, Array, Array, Array, dict[str, Any]]:

@@ -427,6 +427,12 @@ class GymnasiumVectorEnv(_Viewer, gymnasium.vector.VectorEnv):
         self.observation_space = batch_space(self.single_observation_space, num_envs)
         self.action_space = batch_space(self.single_action_space, num_envs)
         self._fns = self._compile()
+        single = self.single_action_space
+        self._discrete_bounds = (
+            (int(single.start), int(single.start + single.n))
+            if isinstance(single, gymnasium.spaces.Discrete)
+            else None
+        )
         self._key: PRNGKey | None = None
         self._state: Any = None
         self._resets_since_fill = 0
@@ -440,22 +446,22 @@ class GymnasiumVectorEnv(_Viewer, gymnasium.vector.VectorEnv):
             obs, state = vec.reset(sub, params, levels)
             return key, obs, state
 
+        # The outputs come back as separate arrays, not packed into one buffer as the single
+        # env's are: they are few and large, and a CPU host reads each without a copy. The
+        # program returns each env's observation after its step (the final one where an episode
+        # ended) and the first observation of the episode it is now in; the host composes the
+        # two. Returning the composed observation as well made XLA:CPU materialise the grid
+        # views in a fusion ~2.5x slower than the whole step (docs/benchmarks.md).
         def step(key, state, action, params):
             key, sub = jax.random.split(key)
-            obs, state, reward, terminated, truncated, info = vec.step(sub, state, action, params)
-            return key, state, pack((obs, reward, terminated, truncated, info["final_obs"]))
+            _, state, reward, terminated, truncated, info = vec.step(sub, state, action, params)
+            starts = vec.start_obs(state)
+            return key, state, (info["final_obs"], starts, reward, terminated, truncated)
 
         def refill(key, state, params):
             key, sub = jax.random.split(key)
             return key, vec.refill(sub, state, params)
 
-        def outputs(key, params):
-            _, state = vec.reset(key, params)
-            action = _zero_action(self.env.action_space(params), (self.num_envs,))
-            obs, _, reward, terminated, truncated, info = vec.step(key, state, action, params)
-            return obs, reward, terminated, truncated, info["final_obs"]
-
-        self._unpack = Unpacker(jax.eval_shape(outputs, jax.random.key(0), self.params))
         render = jax.vmap(self.env.render, (0, None))
         return {
             "reset": jax.jit(reset),
@@ -503,37 +509,55 @@ class GymnasiumVectorEnv(_Viewer, gymnasium.vector.VectorEnv):
         """Steps all envs with ``actions`` (shape [N]); see the class docstring for ``info``."""
         if self._state is None:
             raise RuntimeError("call reset() before step()")
-        actions = np.asarray(actions)
-        if actions.shape != self.action_space.shape or not self.action_space.contains(
-            actions.astype(self.action_space.dtype, copy=False)
-            if np.issubdtype(actions.dtype, np.integer)
-            else actions
-        ):
-            raise ValueError(
-                f"invalid actions: expected {self.action_space.shape} elements of "
-                f"{self.single_action_space}, got {actions!r}"
-            )
-        self._key, self._state, out = self._fns["step"](
-            self._key, self._state, actions.astype(self.action_space.dtype), self.params
-        )
-        obs, reward, terminated, truncated, final_obs = self._unpack(out)
+        actions = self._check_actions(actions)
+        self._key, self._state, (stepped, starts, reward, terminated, truncated) = self._fns[
+            "step"
+        ](self._key, self._state, actions, self.params)
+        # Host views of the device buffers (no copy on CPU); what is returned is copied.
+        terminated, truncated = np.asarray(terminated), np.asarray(truncated)
         done = terminated | truncated
+        obs = np.array(stepped)  # writable, as gymnasium's own vector envs return
         info: dict[str, Any] = {}
         if done.any():
+            ended = np.flatnonzero(done)
             finals = np.full(self.num_envs, None, dtype=object)
-            for i in np.flatnonzero(done):
-                finals[i] = final_obs[i]
+            for i in ended:
+                finals[i] = obs[i].copy()
+            obs[ended] = np.asarray(starts)[ended]
             info = {
                 "final_obs": finals,
-                "_final_obs": done.copy(),
+                "_final_obs": done,
                 "final_info": {},
                 "_final_info": done.copy(),
             }
-            self._resets_since_fill += int(done.sum())
+            self._resets_since_fill += len(ended)
             if self.vec.mode == "fresh" and self._resets_since_fill >= self.vec.pool_size:
                 self._key, self._state = self._fns["refill"](self._key, self._state, self.params)
                 self._resets_since_fill = 0
-        return obs, reward.astype(np.float64), terminated, truncated, info
+        return obs, np.asarray(reward, np.float64), terminated.copy(), truncated.copy(), info
+
+    def _check_actions(self, actions: Any) -> np.ndarray:
+        """``actions`` as an array of ``action_space``'s dtype; ValueError if not in the space."""
+        actions = np.asarray(actions)
+        space = self.action_space
+        if self._discrete_bounds is not None:  # integers in [start, start + n): two reductions
+            low, high = self._discrete_bounds
+            valid = (
+                actions.shape == space.shape
+                and actions.dtype.kind in "iu"
+                and actions.size > 0
+                and low <= actions.min()
+                and actions.max() < high
+            )
+        else:  # integers are cast first, as before: a Box takes [0, 1] as well as [0.0, 1.0]
+            cast = actions.astype(space.dtype) if actions.dtype.kind in "iu" else actions
+            valid = actions.shape == space.shape and space.contains(cast)
+        if not valid:
+            raise ValueError(
+                f"invalid actions: expected {space.shape} elements of "
+                f"{self.single_action_space}, got {actions!r}"
+            )
+        return actions.astype(space.dtype, copy=False)
 
     def render(self) -> np.ndarray | None:
         """Frames of every env, uint8 [N, height, width, 3] (``human``: shows the first env)."""

@@ -52,6 +52,26 @@ def test_matches_gymnasium_sync_vector_env_in_same_step_mode(level_mode):
     assert ended > 5
 
 
+def test_each_step_returns_the_observation_of_the_state_each_env_is_now_in():
+    """Fresh DoorKey levels all differ; 4-step episodes end often, so starts and refills count.
+
+    The adapter composes the returned observations on the host (the stepped env's, or the first
+    of the episode it restarted in): they must be the observations of the envs' states.
+    """
+    n = 6
+    envs = gymnasium.make_vec("curriculax/DoorKey-8x8-v0", num_envs=n, max_steps=4)
+    adapter = envs.unwrapped
+    observe = jax.jit(jax.vmap(adapter.env.observe, (0, None)))
+    obs, _ = envs.reset(seed=3)
+    rng = np.random.default_rng(1)
+    restarts = 0
+    for _ in range(30):
+        obs, _, terminated, truncated, _ = envs.step(rng.integers(0, 7, n))
+        np.testing.assert_array_equal(obs, observe(adapter._state.env_state, adapter.params))
+        restarts += int((terminated | truncated).sum())
+    assert restarts >= 30
+
+
 def test_reset_options_set_params_and_levels():
     envs = gymnasium.make_vec("curriculax/DoorKey-8x8-v0", num_envs=3, level_mode="replay")
     core = envs.unwrapped.env
