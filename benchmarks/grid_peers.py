@@ -36,7 +36,7 @@ The peers are not dependencies of curriculax; install them with the ``bench`` ex
 in a separate venv::
 
     python3 -m venv /tmp/benchvenv && /tmp/benchvenv/bin/pip install -e ".[bench,dev]"
-    /tmp/benchvenv/bin/python benchmarks/grid_peers.py [--repeats 5] [--quick]
+    /tmp/benchvenv/bin/python benchmarks/grid_peers.py [--repeats 5] [--quick] [--calls-only]
 
 Prints Markdown tables.
 """
@@ -57,6 +57,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from machine_info import describe_machine
+from report import fmt
 
 import curriculax
 from curriculax.autoreset import AutoResetVecEnv
@@ -146,10 +147,6 @@ def nbytes(tree: Any) -> int:
             leaf = jax.eval_shape(jax.random.key_data, leaf)
         total += int(np.prod(leaf.shape)) * leaf.dtype.itemsize
     return total
-
-
-def fmt(x: float) -> str:
-    return f"{x / 1e6:.2f}M" if x >= 1e6 else f"{x / 1e3:.1f}k"
 
 
 def median_pair(samples: list[tuple[float, float]]) -> tuple[float, float]:
@@ -610,7 +607,8 @@ def main() -> None:
     batches = QUICK_BATCHES if args.quick else BATCHES
     tasks = [TASKS[t] for t in args.tasks.split(",")]
     print(f"Machine: {machine()}; load average {os.getloadavg()[0]:.1f} at start.")
-    print(f"Rollouts of {STEPS} steps per env; {repeats} interleaved rounds; medians.")
+    what = f"{STEPS} calls" if args.calls_only else f"Rollouts of {STEPS} steps per env"
+    print(f"{what}; {repeats} interleaved rounds; medians.")
 
     runners: dict[tuple[str, str, int | None], Any] = {}
     for task in [] if args.calls_only else tasks:

@@ -30,6 +30,7 @@ from collections.abc import Callable
 import gymnasium
 import numpy as np
 from machine_info import describe_machine
+from report import fmt
 
 import curriculax  # noqa: F401  (registers curriculax/*)
 
@@ -75,10 +76,6 @@ class Runner:
                     env.reset()
             steps += chunk
         return steps / (time.perf_counter() - wall), steps / (time.process_time() - cpu)
-
-
-def fmt(x: float) -> str:
-    return f"{x / 1e6:.2f}M" if x >= 1e6 else f"{x / 1e3:.1f}k"
 
 
 def main() -> None:

@@ -27,6 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from machine_info import describe_machine
+from report import fmt
 
 import curriculax
 from curriculax.autoreset import AutoResetVecEnv
@@ -86,10 +87,6 @@ def vec_loop(name: str, batch: int, steps: int) -> tuple[float, float]:
         envs.step(a)
     n = steps * batch
     return n / (time.perf_counter() - wall), n / (time.process_time() - cpu)
-
-
-def fmt(x: float) -> str:
-    return f"{x / 1e6:.2f}M" if x >= 1e6 else f"{x / 1e3:.1f}k"
 
 
 def median_pair(samples):

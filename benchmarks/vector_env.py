@@ -30,6 +30,7 @@ import gymnasium
 import jax
 import jax.numpy as jnp
 from machine_info import describe_machine
+from report import fmt
 
 import curriculax
 from curriculax.autoreset import AutoResetVecEnv
@@ -87,12 +88,9 @@ class MakeVec:
         return _rates(len(self.actions) * len(self.actions[0]), wall, cpu)
 
 
-def _rates(steps: int, wall: float, cpu: float) -> tuple[float, float]:
-    return steps / (time.perf_counter() - wall), steps / (time.process_time() - cpu)
-
-
-def fmt(x: float) -> str:
-    return f"{x / 1e6:.2f}M" if x >= 1e6 else f"{x / 1e3:.1f}k"
+def _rates(steps: int, wall_start: float, cpu_start: float) -> tuple[float, float]:
+    """Steps per second of wall time and of process CPU time since the two start readings."""
+    return steps / (time.perf_counter() - wall_start), steps / (time.process_time() - cpu_start)
 
 
 def main() -> None:
