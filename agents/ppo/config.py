@@ -50,6 +50,10 @@ class PPOConfig:
         normalize_advantages: standardise advantages per minibatch.
         reward_scale: rewards are multiplied by this before GAE (Brax's ``reward_scaling``;
             the reported returns stay in the env's units).
+        normalize_returns: divide rewards by the running standard deviation of each env's
+            discounted return (with ``gamma``) and clip them to +-10, before ``reward_scale``
+            (SB3's ``VecNormalize(norm_reward=True)``; ``agents.ppo.return_norm``); the
+            reported returns stay in the env's units.
         normalize_observations: standardise the policy's inputs per feature by the mean and
             variance of every observation the run has collected, clipped to +-10 (Brax's
             ``normalize_observations``, SB3's ``VecNormalize``); the statistics are network
@@ -83,6 +87,7 @@ class PPOConfig:
     max_grad_norm: float = 0.5
     normalize_advantages: bool = True
     reward_scale: float = 1.0
+    normalize_returns: bool = False
     normalize_observations: bool = False
     network: str = "auto"
     hidden_size: int = 64

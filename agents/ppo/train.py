@@ -43,6 +43,7 @@ from curriculax.agents.ppo.losses import (
     sample_action,
 )
 from curriculax.agents.ppo.networks import OBS_NORM, ActorCritic, make_network, observe
+from curriculax.agents.ppo.return_norm import ReturnNorm, normalize_rewards
 from curriculax.autoreset import AutoResetVecEnv, VecState
 from curriculax.curricula.base import Teacher
 from curriculax.curricula.rounds import Rounds, RoundState, round_params, rounds_for
@@ -79,6 +80,8 @@ class RunnerState:
         key: PRNG key.
         update: int32 [], updates done.
         curriculum: the curriculum's rounds (``None`` without a curriculum).
+        return_norm: return normalisation's running state (``None`` unless
+            ``config.normalize_returns``).
     """
 
     params: PyTree
@@ -90,6 +93,7 @@ class RunnerState:
     key: PRNGKey
     update: Array
     curriculum: RoundState | None = None
+    return_norm: ReturnNorm | None = None
 
 
 @struct.dataclass
@@ -283,6 +287,7 @@ class PPO:
                 key=key,
                 update=jnp.asarray(0, jnp.int32),
                 curriculum=curriculum,
+                return_norm=ReturnNorm.create(n) if self.config.normalize_returns else None,
             )
         )
 
@@ -458,8 +463,13 @@ class PPO:
         following = next_values(
             batch.value, last_value, batch.final_value, batch.truncated, batch.terminated
         )
+        done = batch.terminated | batch.truncated
+        reward = batch.reward
+        if c.normalize_returns:
+            return_norm, reward = normalize_rewards(runner.return_norm, reward, done, c.gamma)
+            runner = runner.replace(return_norm=return_norm)
         advantages, returns = gae(
-            batch.reward * c.reward_scale,
+            reward * c.reward_scale,
             batch.value,
             following,
             batch.terminated,
@@ -489,7 +499,6 @@ class PPO:
         def learn(state: tuple[PyTree, PyTree]) -> tuple[tuple[PyTree, PyTree], dict[str, Array]]:
             return jax.lax.scan(epoch, state, jax.random.split(epoch_key, c.update_epochs))
 
-        done = batch.terminated | batch.truncated
         curriculum_metrics = {}
         if self.rounds is None:
             (params, opt_state), losses = learn((runner.params, runner.opt_state))
