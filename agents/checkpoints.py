@@ -119,7 +119,9 @@ def load(path: str | os.PathLike, template: PyTree) -> tuple[PyTree, dict[str, A
     """
     header, payload = read_header(path)
     try:
-        tree = serialization.from_bytes(template, payload)
+        saved = serialization.msgpack_restore(payload)
+        state = _with_absent_fields(serialization.to_state_dict(template), saved)
+        tree = serialization.from_state_dict(template, state)
     except (ValueError, KeyError, TypeError) as err:
         raise CheckpointError(f"{path} does not fit this run's state: {err}") from None
     import jax
@@ -132,3 +134,18 @@ def load(path: str | os.PathLike, template: PyTree) -> tuple[PyTree, dict[str, A
             f"another config, env or number of seeds?)"
         )
     return tree, header
+
+
+def _with_absent_fields(want: Any, saved: Any) -> Any:
+    """``saved`` with the fields that ``want`` holds as ``None`` and ``saved`` lacks added.
+
+    A field added to a state later (e.g. ``RunnerState.return_norm``) is ``None`` in every run
+    that does not use it; checkpoints written before it existed load into such runs.
+    """
+    if not isinstance(want, dict) or not isinstance(saved, dict):
+        return saved
+    added = {k: None for k, v in want.items() if v is None and k not in saved}
+    return {
+        **{k: _with_absent_fields(want[k], v) if k in want else v for k, v in saved.items()},
+        **added,
+    }

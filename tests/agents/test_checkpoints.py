@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+from flax import struct
 
 from curriculax.agents import checkpoints
 from curriculax.agents.checkpoints import MAGIC, CheckpointError
@@ -84,3 +85,25 @@ def test_a_stale_digest_in_the_given_header_is_ignored(tmp_path):
     checkpoints.save(path, TREE, {"update": 1, "sha256": "0" * 64})
     _, header = checkpoints.load(path, TEMPLATE)
     assert header["sha256"] != "0" * 64
+
+
+@struct.dataclass
+class _Before:
+    a: np.ndarray
+
+
+@struct.dataclass
+class _After:
+    a: np.ndarray
+    added: np.ndarray | None = None
+
+
+def test_a_checkpoint_from_before_a_field_was_added_loads_where_the_field_is_unused(tmp_path):
+    path = tmp_path / "old.ckpt"
+    checkpoints.save(path, _Before(a=np.arange(3.0)), {"update": 1})
+    tree, _ = checkpoints.load(path, _After(a=np.zeros(3)))
+    np.testing.assert_array_equal(tree.a, np.arange(3.0))
+    assert tree.added is None
+    # a run that uses the field cannot start from state that never had it
+    with pytest.raises(CheckpointError, match="does not fit"):
+        checkpoints.load(path, _After(a=np.zeros(3), added=np.zeros(2)))
