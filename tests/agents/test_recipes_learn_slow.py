@@ -5,7 +5,7 @@ env's recipe, ``curriculax.recipes``), and reads the command's closing report (`
 each seed's greedy policy on 256 fresh levels of the env's own distribution). Every seed must
 succeed on at least 90 % of them (parkour: return above TeachMyAgent's 230, "mastered").
 docs/agents.md's table holds the results of these runs (or of the same command run by hand);
-StumpTracks and Maze do not pass yet (issue 22).
+StumpTracks does not pass yet (issue 22).
 """
 
 from __future__ import annotations
