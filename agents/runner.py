@@ -278,14 +278,23 @@ def run_training(
             (``curriculum_view``: level sheets, task histograms in ``folder/curriculum`` and
             TensorBoard).
 
+    In a multi-process run (``curriculax.distributed``; every process calls this with the same
+    arguments) the envs are split across every process's devices, and process 0 alone writes
+    the folder; a checkpoint resumes only with the process count that saved it.
+
     Returns:
-        ``(runner, trainer)``; runner leaves lead with ``num_seeds``.
+        ``(runner, trainer)``; runner leaves lead with ``num_seeds`` (host arrays, whole, on
+        every process of a multi-process run).
 
     Raises:
-        checkpoints.CheckpointError: a corrupt checkpoint, or one from a different spec.
+        checkpoints.CheckpointError: a corrupt checkpoint, one from a different spec, or one
+            saved by another process count.
     """
     folder = Path(folder)
     trainer = build(spec)  # bad options fail here, before the folder is made
+    processes = jax.process_count()
+    writer = jax.process_index() == 0  # in a multi-process run, process 0 writes every file
+    quiet = quiet or not writer
     folder.mkdir(parents=True, exist_ok=True)
     ckpt = folder / CHECKPOINT
     if ckpt.exists():
@@ -293,24 +302,31 @@ def run_training(
             raise checkpoints.CheckpointError(
                 f"{ckpt} exists; resume it, or choose another folder (nothing is overwritten)"
             )
-        saved_spec, trainer, runner, _ = load_run(ckpt)
+        saved_spec, trainer, runner, header = load_run(ckpt)
         if saved_spec != spec:
             raise checkpoints.CheckpointError(
                 f"{ckpt} was saved by a different run: saved {saved_spec.to_dict()}, "
                 f"asked for {spec.to_dict()}"
             )
+        if header.get("processes", 1) != processes:
+            raise checkpoints.CheckpointError(
+                f"{ckpt} was saved by a run of {header.get('processes', 1)} process(es); this "
+                f"run has {processes}: resume it with --num-processes "
+                f"{header.get('processes', 1)}"
+            )
     else:
         runner = _program(trainer, "init")(seed_keys(spec))
-    (folder / RUN_JSON).write_text(json.dumps(spec.to_dict(), indent=2) + "\n")
-    done = int(runner.update[0])
+    if writer:
+        (folder / RUN_JSON).write_text(json.dumps(spec.to_dict(), indent=2) + "\n")
+    done = int(_host(runner.update)[0])
     total = spec.config.num_updates
     if stop_after_updates is not None:
         total = min(total, stop_after_updates)
-    logger = _Logger(folder, spec.num_seeds, done, trainer.metric_names)
+    logger = _Logger(folder, spec.num_seeds, done, trainer.metric_names) if writer else None
     batch = spec.config.batch_size
     progress = _Progress(spec.config.num_updates * batch, done * batch, quiet)
     teacher = trainer.teacher
-    view = CurriculumView(trainer) if teacher is not None and pictures else None
+    view = CurriculumView(trainer) if teacher is not None and pictures and writer else None
     signal = f"curriculum/{teacher.signal}" if teacher is not None and teacher.signal else None
     if teacher is not None and not quiet:
         updates = trainer.rounds.updates
@@ -322,17 +338,26 @@ def run_training(
         while done < total:
             n = min(spec.chunk_updates, total - done)
             runner, metrics = _program(trainer, n)(runner, jnp.asarray(done, jnp.int32))
-            metrics = jax.device_get(metrics)
-            logger.write(done, metrics)
+            metrics = _host(metrics)
             done += n
+            saved = _host(_to_disk(runner))  # every process takes part in the gather
+            if not writer:
+                continue
+            logger.write(done - n, metrics)
             checkpoints.save(
                 ckpt,
-                _to_disk(runner),
-                {"spec": spec.to_dict(), "update": done, "curriculax": curriculax.__version__},
+                saved,
+                {
+                    "spec": spec.to_dict(),
+                    "update": done,
+                    "processes": processes,
+                    "curriculax": curriculax.__version__,
+                },
             )
             if view is not None:  # what the teacher chose: level sheets, task histograms
                 step = int(metrics["env_steps"][0, -1])
-                view.write(runner, folder / CURRICULUM_FOLDER, done, step, logger.tensorboard)
+                shown = runner if processes == 1 else _from_disk(saved, runner)
+                view.write(shown, folder / CURRICULUM_FOLDER, done, step, logger.tensorboard)
             extra = ""
             if signal is not None:
                 extra = f"{signal.split('/')[1]} {float(np.mean(metrics[signal][:, -1])):.2f}  "
@@ -344,8 +369,23 @@ def run_training(
             )
     finally:
         progress.close()
-        logger.close()
+        if logger is not None:
+            logger.close()
+    if processes > 1:  # host copies: what follows (evaluation, replays) runs on one process
+        runner = _from_disk(_host(_to_disk(runner)), runner)
     return runner, trainer
+
+
+def _host(tree: Any) -> Any:
+    """``tree``'s arrays as host numpy arrays; across processes, gathered whole on every one.
+
+    In a multi-process run every process must call it at the same point (it is a collective).
+    """
+    if jax.process_count() == 1:
+        return jax.device_get(tree)
+    from jax.experimental import multihost_utils
+
+    return multihost_utils.process_allgather(tree, tiled=True)
 
 
 @functools.lru_cache(maxsize=32)

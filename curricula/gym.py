@@ -166,6 +166,10 @@ class HostCurriculum:
     jitted once per teacher and round size (curricula sharing a teacher object share them); the
     round size is fixed, so they never recompile.
 
+    It belongs to one process: in a run of several processes (``jax.distributed``) each one's
+    wrapper would hold a teacher of its own, learning from its own envs only. One teacher for
+    the whole run is the jitted trainer's ``--curriculum`` (docs/agents.md, "Several hosts").
+
     Args:
         teacher: the teacher.
         num: levels per round (at least the number of envs that share the curriculum is best).

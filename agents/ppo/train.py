@@ -122,8 +122,8 @@ class PPO:
         env_params: its Params (shared, or per env with leading axis ``num_envs``); defaults
             to ``env.default_params()``.
         network: an ``ActorCritic`` to use instead of the one ``config`` describes.
-        devices: devices that share the envs (default: all local devices; with
-            ``jax.distributed`` initialised, ``jax.devices()`` spans every host). The envs,
+        devices: devices that share the envs (default: ``jax.devices()``, every local
+            device, and every process's with ``jax.distributed`` initialised). The envs,
             rollouts and minibatch gradients are split along the env axis; parameters are
             replicated and XLA inserts the gradient all-reduce.
         teacher: a curriculum that chooses the levels of each round of
@@ -165,7 +165,7 @@ class PPO:
         )
         if config.normalize_observations and not getattr(self.network, "normalize_obs", False):
             raise ValueError("normalize_observations needs a network built with normalize_obs")
-        devices = list(jax.local_devices() if devices is None else devices)
+        devices = list(jax.devices() if devices is None else devices)
         if config.num_envs % len(devices):
             raise ValueError(
                 f"num_envs ({config.num_envs}) must be divisible by the number of devices "
@@ -638,7 +638,7 @@ def make_train(
 ) -> PPO:
     """A PPO run of ``config`` on ``env``: ``make_train(...)(key)`` trains (jit and vmap it).
 
-    ``devices`` (default: all local devices) share the envs; ``teacher`` is an optional
-    curriculum; see ``PPO``.
+    ``devices`` (default: ``jax.devices()``, every process's) share the envs; ``teacher`` is an
+    optional curriculum; see ``PPO``.
     """
     return PPO(config, env, env_params, network, devices, teacher)

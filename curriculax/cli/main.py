@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 import curriculax
 from curriculax.cli.training import add_commands, positive
+from curriculax.distributed import DistributedError
 
 
 class UsageError(Exception):
@@ -91,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
 #: What a command reports as one line and exit code 2 instead of a traceback: bad arguments,
 #: bad values (``ValueError``, which checkpoint and replay errors are), a missing extra, and
 #: files that cannot be read or written.
-USER_ERRORS = (UsageError, ValueError, TypeError, ImportError, OSError)
+USER_ERRORS = (UsageError, ValueError, TypeError, ImportError, OSError, DistributedError)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

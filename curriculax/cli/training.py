@@ -88,6 +88,30 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         help="at the end, every seed's greedy policy on this many fresh levels (0: skip)",
     )
     train.add_argument("--eval-episodes", type=positive, default=1, help="episodes per level")
+    train.add_argument(
+        "--stop-after-updates",
+        type=positive,
+        metavar="N",
+        help="checkpoint and stop once N updates are done (run the command again to go on)",
+    )
+    several = train.add_argument_group(
+        "several processes (jax.distributed; run the same command on every process)"
+    )
+    several.add_argument("--coordinator", metavar="HOST:PORT", help="process 0's address")
+    several.add_argument("--num-processes", type=positive, metavar="N")
+    several.add_argument("--process-id", type=non_negative, metavar="I")
+    several.add_argument(
+        "--distributed",
+        action="store_true",
+        help="let JAX detect the cluster (SLURM, Open MPI, ...) instead of the three above",
+    )
+    several.add_argument(
+        "--coordinator-timeout",
+        type=positive,
+        default=60,
+        metavar="S",
+        help="seconds to wait for the coordinator and every process (default 60)",
+    )
     train.set_defaults(run=_cmd_train)
 
     evaluate = commands.add_parser("eval", help="evaluate a checkpoint's policy")
@@ -276,7 +300,19 @@ def plot_learning_curve(folder: Path) -> Path:
     return path
 
 
+def _start_processes(args: argparse.Namespace) -> None:
+    """Starts JAX's distributed runtime when the flags ask for several processes."""
+    given = (args.coordinator, args.num_processes, args.process_id)
+    if args.distributed and any(x is not None for x in given):
+        raise ValueError("--distributed detects the cluster: give it without --coordinator")
+    if args.distributed or any(x is not None for x in given):
+        from curriculax import distributed
+
+        distributed.initialize(*given, timeout=args.coordinator_timeout)
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
+    _start_processes(args)  # before anything touches a JAX backend
     import jax
 
     from curriculax.agents.evaluation import record
@@ -295,7 +331,29 @@ def _cmd_train(args: argparse.Namespace) -> int:
         curriculum=args.curriculum,
         curriculum_options=curriculum_options_from_args(args.curriculum, args.curriculum_option),
     )
-    runner, trainer = run_training(spec, args.out, resume=not args.no_resume, quiet=args.quiet)
+    runner, trainer = run_training(
+        spec,
+        args.out,
+        resume=not args.no_resume,
+        quiet=args.quiet,
+        stop_after_updates=args.stop_after_updates,
+    )
+    done = int(runner.update[0])
+    if jax.process_count() > 1:
+        devices = 1 if trainer.mesh is None else trainer.mesh.devices.size
+        index = jax.process_index()
+        print(
+            f"process {index} of {jax.process_count()}: {done} updates done, the envs split "
+            f"across {devices} devices" + (f"; process 0 writes {args.out}/" if index else "")
+        )
+        if index > 0:
+            return 0
+    if done < spec.config.num_updates:
+        print(
+            f"{spec.env_id}: stopped after {done} of {spec.config.num_updates} updates; "
+            f"the same command goes on from {args.out / 'checkpoint.ckpt'}"
+        )
+        return 0
     final = _final_metrics(args.out)
     print(
         f"{spec.env_id}: {spec.config.num_updates * spec.config.batch_size:,} steps x "
