@@ -67,3 +67,16 @@ def test_train_rejects_bad_config_and_corrupt_checkpoint(tmp_path, capsys):
     (tmp_path / "checkpoint.ckpt").write_bytes(b"garbage")
     assert main(["eval", str(tmp_path)]) == 2
     assert "not a curriculax checkpoint" in capsys.readouterr().err
+
+
+def test_train_without_matplotlib_still_evaluates_and_replays(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
+    out = tmp_path / "run"
+    args = ["train", "Empty-5x5-v0", "--total-timesteps", "1024", "--num-envs", "8"]
+    args += ["--num-steps", "64", "--set", "num_minibatches=2", "--out", str(out), "--quiet"]
+    args += ["--replay-episodes", "1", "--eval-levels", "3"]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "no learning curve" in text and "curriculax[train]" in text
+    assert (out / "eval.json").exists() and (out / "replay.npz").exists()
+    assert not (out / "learning_curve.png").exists()

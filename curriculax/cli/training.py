@@ -360,7 +360,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
         f"{spec.num_seeds} seed(s); final return {final['return_mean']:.3f}, success "
         f"{final['success_rate']:.2f}; wrote {args.out}/"
     )
-    print(f"learning curve: {plot_learning_curve(args.out)}")
+    try:
+        print(f"learning curve: {plot_learning_curve(args.out)}")
+    except ImportError as err:  # matplotlib is in the "train" extra, not a core dependency
+        print(f"no learning curve ({err}; pip install 'curriculax[train]' draws it)")
     if args.eval_levels > 0:
         report = _evaluate_run(runner, trainer, spec.seed, args.eval_levels, args.eval_episodes)
         (args.out / EVAL_JSON).write_text(json.dumps(report, indent=1) + "\n")
