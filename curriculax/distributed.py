@@ -19,7 +19,7 @@ import socket
 import time
 
 #: Seconds to wait for the coordinator and every peer, by default.
-DEFAULT_TIMEOUT = 60.0
+DEFAULT_TIMEOUT = 45.0
 
 
 class DistributedError(RuntimeError):

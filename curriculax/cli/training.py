@@ -15,6 +15,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from curriculax.distributed import DEFAULT_TIMEOUT
+
 #: PPOConfig fields that have a ``--name`` flag (others via ``--set key=value``); every value is
 #: parsed by the field's declared type (``curriculax.options.parse``).
 CONFIG_FLAGS = (
@@ -108,9 +110,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     several.add_argument(
         "--coordinator-timeout",
         type=positive,
-        default=60,
+        default=int(DEFAULT_TIMEOUT),
         metavar="S",
-        help="seconds to wait for the coordinator and every process (default 60)",
+        help=f"seconds to wait for the coordinator and the peers (default {DEFAULT_TIMEOUT:.0f})",
     )
     train.set_defaults(run=_cmd_train)
 
