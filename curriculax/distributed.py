@@ -53,22 +53,24 @@ def initialize(
         ValueError: inconsistent arguments.
         DistributedError: the processes did not all meet within ``timeout``, or disagree.
     """
-    import jax
-
-    jax.config.update("jax_cpu_collectives_implementation", "gloo")
     if coordinator is None:
         if num_processes is not None or process_id is not None:
             raise ValueError("--num-processes and --process-id need --coordinator HOST:PORT")
+    else:
+        host, port = parse_address(coordinator)
+        if num_processes is None or process_id is None:
+            raise ValueError("--coordinator needs --num-processes N and --process-id I")
+        if num_processes < 1 or not 0 <= process_id < num_processes:
+            raise ValueError(
+                f"--process-id must be in 0..{num_processes - 1} for --num-processes "
+                f"{num_processes}, got {process_id}"
+            )
+    import jax  # the arguments are checked first: a bad call leaves JAX untouched
+
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    if coordinator is None:
         jax.distributed.initialize()
         return
-    host, port = parse_address(coordinator)
-    if num_processes is None or process_id is None:
-        raise ValueError("--coordinator needs --num-processes N and --process-id I")
-    if num_processes < 1 or not 0 <= process_id < num_processes:
-        raise ValueError(
-            f"--process-id must be in 0..{num_processes - 1} for --num-processes "
-            f"{num_processes}, got {process_id}"
-        )
     if num_processes > 1:
         handshake(host, port + 1, num_processes, process_id, timeout)
     jax.distributed.initialize(
@@ -96,20 +98,19 @@ def handshake(host: str, port: int, num_processes: int, process_id: int, timeout
 
 
 def _serve(host: str, port: int, count: int, deadline: float, timeout: float) -> None:
-    seen: dict[int, socket.socket] = {}
-    problems: list[str] = []
-    with socket.create_server(("", port), reuse_port=False) as server:
-        while len(seen) < count - 1 and not problems:
+    peers: dict[int, socket.socket] = {}
+    problem = ""
+    with socket.create_server(("", port)) as server:
+        while len(peers) < count - 1 and not problem:
             left = deadline - time.monotonic()
             if left <= 0:
-                missing = sorted(set(range(1, count)) - set(seen))
-                for conn in seen.values():
-                    _reply(conn, f"process(es) {missing} never reached the coordinator")
-                raise DistributedError(
+                missing = sorted(set(range(1, count)) - set(peers))
+                problem = (
                     f"process(es) {missing} of {count} did not reach the coordinator "
                     f"{host}:{port - 1} within {timeout:.0f} s (start the same command on every "
                     "process, with the same --num-processes and --coordinator)"
                 )
+                break
             server.settimeout(left)
             try:
                 conn, _ = server.accept()
@@ -123,19 +124,22 @@ def _serve(host: str, port: int, count: int, deadline: float, timeout: float) ->
                 conn.close()  # not one of ours (a port scan, a stray client)
                 continue
             if theirs != count:
-                problems.append(
+                problem = (
                     f"process {their_id} was started with --num-processes {theirs}, process 0 "
-                    f"with {count}"
+                    f"with {count} (give every process the same --num-processes)"
                 )
-            elif not 0 < their_id < count or their_id in seen:
-                problems.append(f"two processes, or an out-of-range one, claim id {their_id}")
-            seen.setdefault(their_id, conn)
-            if problems:
-                _reply(conn, problems[0])
-        for conn in seen.values():
-            _reply(conn, problems[0] if problems else "ok")
-    if problems:
-        raise DistributedError(problems[0] + " (give every process the same --num-processes)")
+            elif not 0 < their_id < count or their_id in peers:
+                problem = (
+                    f"process id {their_id} is taken or outside 1..{count - 1} (give each "
+                    "process its own --process-id)"
+                )
+            peers.setdefault(their_id, conn)
+            if conn is not peers[their_id]:
+                _reply(conn, problem)
+        for conn in peers.values():
+            _reply(conn, problem or "ok")
+    if problem:
+        raise DistributedError(problem)
 
 
 def _check_in(

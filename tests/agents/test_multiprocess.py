@@ -176,3 +176,37 @@ def test_processes_started_with_different_counts_fail_with_one_line(tmp_path):
         assert p.returncode == 2, err
         lines = err.strip().splitlines()
         assert len(lines) == 1 and "--num-processes 3, process 0 with 2" in lines[0], err
+
+
+@pytest.mark.parametrize(
+    ("flags_given", "message"),
+    [
+        (["--num-processes", "2"], "need --coordinator HOST:PORT"),
+        (["--coordinator", "127.0.0.1:5000"], "needs --num-processes N and --process-id I"),
+        (["--coordinator", "localhost", "--num-processes", "2", "--process-id", "0"], "HOST:PORT"),
+        (["--coordinator", "h:1", "--num-processes", "2", "--process-id", "2"], "in 0..1"),
+        (["--distributed", "--coordinator", "h:1"], "give it without --coordinator"),
+    ],
+)
+def test_inconsistent_process_flags_are_one_line_errors_before_jax_starts(
+    flags_given, message, tmp_path, capsys
+):
+    from curriculax.cli import main
+
+    assert main(["train", "Empty-5x5-v0", "--out", str(tmp_path / "r"), *flags_given]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0], err
+    assert not (tmp_path / "r").exists()
+
+
+def test_two_processes_with_one_id_fail_with_one_line(tmp_path):
+    address = f"127.0.0.1:{free_port()}"
+    procs = []
+    for pid in (0, 1, 1):
+        cmd, env = command([*PLAIN, "--out", str(tmp_path / "r"), *flags(address, 3, pid, 20)])
+        procs.append(subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True))
+    for p in procs:
+        err = p.communicate(timeout=120)[1]
+        assert p.returncode == 2, err
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and "process id 1 is taken" in lines[0], err

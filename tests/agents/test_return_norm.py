@@ -89,3 +89,16 @@ def test_without_the_option_the_runner_carries_no_return_state():
     env, params = curriculax.make("curriculax/Empty-5x5-v0")
     train = make_train(PPOConfig(total_timesteps=512, num_envs=8, num_steps=64), env, params)
     assert train.init(jax.random.key(0)).return_norm is None
+
+
+def test_the_value_targets_are_built_from_the_normalised_rewards():
+    env, params = curriculax.make("curriculax/StumpTracks-v0")
+    base = dict(total_timesteps=8 * 32, num_envs=8, num_steps=32, num_minibatches=2)
+    losses = {}
+    for normalize in (False, True):
+        train = make_train(PPOConfig(**base, normalize_returns=normalize), env, params)
+        _, metrics = jax.jit(train.update)(train.init(jax.random.key(0)))
+        losses[normalize] = float(metrics["value_loss"])
+    # the same rollout either way (same key, same first policy); a fall's -100 makes the raw
+    # returns' scale >> 1, so value targets from rewards / std give a far smaller value loss
+    assert losses[True] < 0.1 * losses[False], losses
