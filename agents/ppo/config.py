@@ -62,6 +62,9 @@ class PPOConfig:
             networks on Box observations only.
         network: encoder, one of ``NETWORKS``.
         hidden_size: width of the torso and heads.
+        init_log_std: the Gaussian policy's log standard deviation at initialisation
+            (continuous actions only; SB3's ``log_std_init``): 0 starts every action dimension
+            at std 1, -1 at std 0.37. It is a parameter; training moves it from there.
         recurrent: ``None``, ``"gru"`` or ``"lstm"`` (a core after the encoder).
         level_mode: ``"fresh"`` (new levels from the env's Params) or ``"replay"``.
         pool_size: levels in the fresh pool; ``None`` = ``num_envs``.
@@ -91,6 +94,7 @@ class PPOConfig:
     normalize_observations: bool = False
     network: str = "auto"
     hidden_size: int = 64
+    init_log_std: float = 0.0
     recurrent: str | None = None
     level_mode: str = "fresh"
     pool_size: int | None = None

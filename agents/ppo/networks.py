@@ -226,6 +226,7 @@ class ActorCritic(nn.Module):
         recurrent: ``None``, ``"gru"`` or ``"lstm"``.
         normalize_obs: standardise observations by running statistics first (``ObsNormalizer``;
             the ``"mlp"`` encoder only).
+        init_log_std: the log std's initial value (continuous only).
     """
 
     action_dim: int
@@ -235,6 +236,7 @@ class ActorCritic(nn.Module):
     hidden_size: int = 64
     recurrent: str | None = None
     normalize_obs: bool = False
+    init_log_std: float = 0.0
 
     def initial_carry(self, batch: int) -> PyTree:
         """The zero recurrent state for ``batch`` envs (``None`` when feed-forward)."""
@@ -273,7 +275,9 @@ class ActorCritic(nn.Module):
         critic = jnp.tanh(_dense(h)(critic))
         value = _dense(1, 1.0)(critic)[..., 0]
         if self.continuous:
-            log_std = self.param("log_std", nn.initializers.zeros, (self.action_dim,))
+            log_std = self.param(
+                "log_std", nn.initializers.constant(self.init_log_std), (self.action_dim,)
+            )
             return carry, (out, jnp.broadcast_to(log_std, out.shape)), value
         return carry, out, value
 
@@ -334,12 +338,14 @@ def make_network(
     recurrent: str | None,
     preferred: str | None = None,
     normalize_obs: bool = False,
+    init_log_std: float = 0.0,
 ) -> ActorCritic | FormActorCritic:
     """The actor-critic for an env's spaces (see ``choose_encoder``).
 
     Raises:
         ValueError: a network that cannot read the observations or act in the action space,
-            or ``normalize_obs`` with an encoder other than ``"mlp"`` on a ``Box``.
+            ``normalize_obs`` with an encoder other than ``"mlp"`` on a ``Box``, or an
+            ``init_log_std`` other than 0 for discrete actions (it would reach nothing).
     """
     encoder = choose_encoder(network, obs_space, preferred)
     if normalize_obs and (encoder != "mlp" or not isinstance(obs_space, Box)):
@@ -347,6 +353,11 @@ def make_network(
             f"normalize_observations standardises Box observations read by network='mlp'; this "
             f"env's {obs_space} goes to network={encoder!r} (its inputs are codes, tables or "
             f"pixels that a running mean/std would break)"
+        )
+    if init_log_std != 0.0 and not isinstance(action_space, Box):
+        raise ValueError(
+            f"init_log_std sets a Gaussian policy's initial std; this env's actions are "
+            f"{action_space} (a categorical policy): leave it at 0"
         )
     if encoder == "form":
         from curriculax.agents.ppo.form_network import FormActorCritic, form_sizes
@@ -375,4 +386,5 @@ def make_network(
         hidden_size=hidden_size,
         recurrent=recurrent,
         normalize_obs=normalize_obs,
+        init_log_std=init_log_std,
     )

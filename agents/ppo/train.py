@@ -162,6 +162,7 @@ class PPO:
             config.recurrent,
             env.policy_network,
             config.normalize_observations,
+            config.init_log_std,
         )
         if config.normalize_observations and not getattr(self.network, "normalize_obs", False):
             raise ValueError("normalize_observations needs a network built with normalize_obs")

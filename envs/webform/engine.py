@@ -44,6 +44,7 @@ import enum
 import jax.numpy as jnp
 from flax import struct
 
+from curriculax.envs.webform.text import FOLD
 from curriculax.types import Array, EnvState
 
 
@@ -314,32 +315,43 @@ def progress(state: FormState) -> Array:
 def _typeahead(state: FormState, select: Array, chars: Array, length: Array) -> Array:
     """Chromium's ``<select>`` type-ahead: the ``on`` flags after typing ``chars`` into it.
 
-    Key by key, Chromium searches (wrapping) for an option starting with the prefix typed so
-    far: from the option after the selected one for the first key, from the selected one for
-    later keys; a prefix nothing matches changes nothing. Prefix matches are nested (an option
-    matching ``c + 1`` keys matches ``c``), so the walk has a closed form computed here without
-    a loop: the first key's pick ``s1``, then the first option from ``s1`` (inclusive) that
-    matches the longest prefix anything matches (prefix lengths from each option's first
-    mismatch, not a cumulative sum, which XLA:CPU runs slowly).
+    Key by key, Chromium searches (wrapping) for an option whose text starts with the prefix
+    typed so far, ignoring case: from the option after the selected one for the first key, from
+    the selected one for later keys; a prefix nothing matches changes nothing. While the keys
+    typed so far are one character repeated (compared as typed: ``aa`` is, ``Aa`` is not),
+    each repeat instead moves on to the next option starting with that character (cycling).
+    Measured in Chromium (``tests/webform/test_browser.py``). Prefix matches are nested (an
+    option matching ``c + 1`` keys matches ``c``), so the walk has a closed form computed here
+    without a loop: the cycle's ``run``-th pick ``s``, then the first option from ``s``
+    (inclusive) that matches the longest prefix anything matches, if longer than the run
+    (prefix lengths from each option's first mismatch, not a cumulative sum, which XLA:CPU runs
+    slowly).
     """
     level = state.level
     rows, width = level.text.shape
+    fold = jnp.asarray(FOLD)
     is_option = (level.kind == Kind.OPTION) & (level.owner == select)
     current = jnp.argmax(is_option & state.on)
     # The placeholder stands at the select's own row: searches start from it when nothing is on.
     selected = jnp.where(jnp.any(is_option & state.on), current, select)
-    idx = jnp.arange(rows)
-    # Keys of the typed value each option's text starts with (0 for other rows).
-    mismatch = level.text != chars[None, :]
+    idx, pos = jnp.arange(rows), jnp.arange(width)
+    # Keys of the typed value each option's text starts with, ignoring case (0 for other rows).
+    mismatch = fold[level.text] != fold[chars][None, :]
     common = jnp.where(jnp.any(mismatch, axis=1), jnp.argmax(mismatch, axis=1), width)
     common = jnp.where(is_option, jnp.minimum(common, length), 0)
     longest = jnp.max(common)  # 0: not even the first key matches
-
-    def first_from(start: Array, candidates: Array) -> Array:
-        return jnp.argmin(jnp.where(candidates, (idx - start) % rows, rows))
-
-    first_pick = first_from(selected + 1, common >= 1)
-    final = jnp.where(longest > 0, first_from(first_pick, common == longest), selected)
+    # The leading run of one repeated key (at least 1 when anything is typed).
+    breaks = (chars != chars[0]) | (pos >= length)
+    run = jnp.where(jnp.any(breaks), jnp.argmax(breaks), width)
+    # The cycle: the run-th option starting with the first key, counting from selected + 1.
+    first_key = common >= 1
+    offset = jnp.where(first_key, (idx - selected - 1) % rows, rows)
+    rank = jnp.sum(offset[None, :] < offset[:, None], axis=1)
+    count = jnp.maximum(jnp.sum(first_key), 1)
+    cycled = jnp.argmax(first_key & (rank == (run - 1) % count))
+    later = jnp.argmin(jnp.where(common == longest, (idx - cycled) % rows, rows))
+    final = jnp.where(longest > run, later, cycled)
+    final = jnp.where(longest > 0, final, selected)
     return jnp.where(is_option, idx == final, state.on)
 
 

@@ -1,7 +1,8 @@
 """Draws a form's visible page to RGB by array code: boxes, flags, captions and typed text.
 
 Text uses a 3x5 bitmap font scaled by two (8 px per character, as many as the page's monospace
-font needs), so what the agent typed can be read in a replay. Password text is drawn as blocks.
+font needs), so what the agent typed can be read in a replay; capitals share the small letters'
+glyphs. Password text is drawn as blocks.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import numpy as np
 
 from curriculax.envs.webform.engine import TEXT_KINDS, FormState, Kind, shown_rows
 from curriculax.envs.webform.form import INPUT_X, PAGE_WIDTH, page_height
-from curriculax.envs.webform.text import DIGIT_0, MAX_CHAR
+from curriculax.envs.webform.text import ALPHABET, DIGIT_0, MAX_CHAR, UPPER_A
 from curriculax.types import Array
 
 _GLYPHS = (
@@ -37,12 +38,26 @@ _DIGITS = (
     "### #.# ### ..# ##.",
     "..# ..# .#. #.. #..",
 )  # fmt: skip (0-9, then /)
-#: [40, 5, 3] bool: padding, a-z, space (blank), 0-9, /, then a block for password characters.
+_PUNCTUATION = {
+    "-": "... ... ### ... ...", "(": "..# .#. .#. .#. ..#", ")": "#.. .#. .#. .#. #..",
+    ",": "... ... ... .#. #..", ".": "... ... ... ... .#.",
+}  # fmt: skip
+#: [MAX_CHAR + 2, 5, 3] bool: a glyph per character code (padding and space blank), then a
+#: block for password characters.
 _FONT = np.zeros((MAX_CHAR + 2, 5, 3), bool)
+
+
+def _draw(code: int, glyph: str) -> None:
+    _FONT[code] = [[c == "#" for c in line] for line in glyph.split()]
+
+
 for _i, _g in enumerate(_GLYPHS):
-    _FONT[_i + 1] = [[c == "#" for c in line] for line in _g.split()]
+    _draw(_i + 1, _g)
+    _draw(UPPER_A + _i, _g)
 for _i, _g in enumerate(_DIGITS):
-    _FONT[DIGIT_0 + _i] = [[c == "#" for c in line] for line in _g.split()]
+    _draw(DIGIT_0 + _i, _g)
+for _c, _g in _PUNCTUATION.items():
+    _draw(ALPHABET.index(_c), _g)
 _PASSWORD_CHAR = MAX_CHAR + 1
 _FONT[_PASSWORD_CHAR] = True
 _SCALE, _ADVANCE = 2, 8

@@ -127,6 +127,24 @@ def test_network_that_cannot_read_the_observations_is_rejected_before_tracing():
         make_train(PPOConfig(network="grid", hidden_size=8), env, params)
 
 
+def test_init_log_std_sets_the_gaussian_std_and_is_refused_for_discrete_actions():
+    from curriculax.agents.ppo.networks import make_network
+
+    env, params = curriculax.make("curriculax/StumpTracks-v0")
+    obs_space, action_space = env.observation_space(params), env.action_space(params)
+    network = make_network("auto", obs_space, action_space, 8, None, init_log_std=-0.5)
+    obs = jnp.zeros((1, 1, *obs_space.shape), jnp.float32)
+    variables = network.init(jax.random.key(0), None, obs, jnp.zeros((1, 1), bool))
+    _, (_, log_std), _ = network.apply(variables, None, obs, jnp.zeros((1, 1), bool))
+    np.testing.assert_allclose(np.asarray(log_std), -0.5)
+    env, params = curriculax.make("curriculax/Empty-5x5-v0")
+    with pytest.raises(ValueError, match="init_log_std sets a Gaussian policy's initial std"):
+        make_train(PPOConfig(init_log_std=-1.0), env, params)
+    env, params = curriculax.make("curriculax/LoginUser-v0")
+    with pytest.raises(ValueError, match="init_log_std sets a Gaussian policy's initial std"):
+        make_train(PPOConfig(init_log_std=-1.0), env, params)
+
+
 @pytest.mark.parametrize("core", ["gru", pytest.param("lstm", marks=pytest.mark.slow)])
 def test_recurrent_policy_trains_and_resets_its_memory_at_episode_starts(core):
     env, params = curriculax.make("curriculax/Empty-5x5-v0")

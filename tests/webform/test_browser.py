@@ -143,3 +143,59 @@ def test_mock_and_chromium_agree_step_by_step(chromium, env_id):
 def test_mock_and_chromium_agree_over_a_hundred_episodes(chromium, env_id):
     stats = _run(chromium, env_id, SLOW_EPISODES)
     print(env_id, stats, chromium.errors)
+
+
+#: Option lists and typed values where Chromium's type-ahead ignores case and cycles on a repeated
+#: first key (MiniWoB++'s choose-list names: "Aaren", "Aaron", "Anna", "Ann"...).
+TYPEAHEAD_CASES = [
+    (["Zed", "Aaren", "Abby", "Aaron", "aardvark"], ["Aaren", "aaren", "Aaron", "aardvark"]),
+    (["Zed", "Aab", "Aac", "Ab"], ["aa", "Aa", "aA", "aaa", "aac", "a a", "A", "b"]),
+    (["Zed", "Anna", "Anne", "Ann"], ["Ann", "Anne", "anna", "nn"]),
+    (["Zed", "Bb", "Bbb", "Bbc", "bB"], ["bbc", "bb", "bbb", "Bb", "bbbb", "bB"]),
+    (
+        ["Zed", "Guinea", "Guinea-Bissau", "Guam", "Antigua and Barbuda"],
+        ["Guinea-Bissau", "gu", "An"],
+    ),
+    (["Zed", "LLoyd", "Lla", "Lana", "Lll"], ["LLoyd", "lll", "LL", "Lll", "llo"]),
+]
+
+
+@pytest.mark.parametrize(("options", "typed"), TYPEAHEAD_CASES)
+def test_select_type_ahead_matches_chromium_on_mixed_case_and_repeated_keys(
+    chromium, options, typed
+):
+    import base64
+    from types import SimpleNamespace
+
+    import jax.numpy as jnp
+    from selenium.webdriver.common.by import By
+
+    from curriculax.envs.webform.text import encode
+
+    width = max(map(len, options + typed))
+
+    def codes(text):
+        return np.asarray(encode(text) + [0] * (width - len(text)), np.int32)
+
+    rows = 1 + len(options)
+    kind = jnp.asarray([engine.Kind.SELECT] + [engine.Kind.OPTION] * len(options))
+    owner = jnp.asarray([-1] + [0] * len(options))
+    text = jnp.asarray(np.stack([codes("")] + [codes(o) for o in options]))
+    level = SimpleNamespace(kind=kind, owner=owner, text=text)
+    driver = chromium.driver
+    for start in range(len(options)):  # every option selected at the start in turn
+        html = "".join(
+            f"<option{' selected' if i == start else ''}>{o}</option>"
+            for i, o in enumerate(options)
+        )
+        for value in typed:
+            page = f"<select id=s>{html}</select>"
+            driver.get("data:text/html;base64," + base64.b64encode(page.encode()).decode())
+            driver.find_element(By.ID, "s").send_keys(value)
+            got = driver.execute_script("return document.getElementById('s').selectedIndex")
+            on = jnp.arange(rows) == 1 + start
+            after = engine._typeahead(
+                SimpleNamespace(level=level, on=on), 0, jnp.asarray(codes(value)), len(value)
+            )
+            want = int(np.flatnonzero(np.asarray(after))[0]) - 1
+            assert want == got, f"{options} from {options[start]!r} typing {value!r}"

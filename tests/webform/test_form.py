@@ -17,7 +17,17 @@ from curriculax.envs.webform.engine import Action, Kind
 from curriculax.envs.webform.form import Form
 from curriculax.envs.webform.html import form_html
 from curriculax.envs.webform.oracle import oracle_action
-from curriculax.envs.webform.text import MAX_VOCAB, SPACE, decode, word, word_chars, word_of
+from curriculax.envs.webform.text import (
+    FOLD,
+    MAX_CHAR,
+    MAX_VOCAB,
+    SPACE,
+    UPPER_A,
+    decode,
+    word,
+    word_chars,
+    word_of,
+)
 from curriculax.replay import Replay, ReplayError, write_html
 
 WEB_IDS = [
@@ -208,15 +218,26 @@ def test_select_type_ahead_follows_chromium():
 
 
 def _chromium_typeahead(kind, owner, text, on, select, chars, length):
-    """Chromium's select type-ahead, key by key (the reference for ``engine._typeahead``)."""
+    """Chromium's select type-ahead, key by key (the reference for ``engine._typeahead``).
+
+    Blink's ``TypeAhead``: the typed buffer grows key by key; while every key so far is the
+    first one (as typed), each key searches for that one character from the option after the
+    selected one (cycling); otherwise the whole buffer is searched for from the selected one.
+    Matching ignores case.
+    """
     rows = len(kind)
     options = [r for r in range(rows) if kind[r] == Kind.OPTION and owner[r] == select]
     selected = next((r for r in options if on[r]), select)
+    repeating = True
     for c in range(length):
-        start = selected + 1 if c == 0 else selected
+        repeating = repeating and chars[c] == chars[0]
+        prefix = chars[:1] if repeating else chars[: c + 1]
+        start = selected + 1 if c == 0 or repeating else selected
         for step in range(rows):
             r = (start + step) % rows
-            if r in options and list(text[r][: c + 1]) == list(chars[: c + 1]):
+            if r in options and [FOLD[x] for x in text[r][: len(prefix)]] == [
+                FOLD[x] for x in prefix
+            ]:
                 selected = r
                 break
     return [r == selected if r in options else bool(on[r]) for r in range(rows)]
@@ -236,14 +257,16 @@ def test_select_type_ahead_equals_a_key_by_key_walk_on_shared_prefixes():
         return engine._typeahead(SimpleNamespace(level=level, on=on), 0, chars, length)
 
     for _ in range(300):
-        # Two letters and a space, so options share prefixes and typing often wraps around.
+        # Two letters (one in both cases) and a space, so options share prefixes, keys repeat
+        # (cycling) and typing often wraps around.
+        letters = [1, 2, SPACE, UPPER_A]
         lengths = rng.integers(1, width + 1, rows)
-        text = rng.choice([1, 2, SPACE], (rows, width)) * (np.arange(width) < lengths[:, None])
+        text = rng.choice(letters, (rows, width)) * (np.arange(width) < lengths[:, None])
         on = np.zeros(rows, bool)
         if rng.random() < 0.7:
             on[rng.integers(1, 7)] = True
         on[8] = rng.random() < 0.5
-        chars = rng.choice([1, 2, SPACE], width)
+        chars = rng.choice(letters, width)
         length = int(rng.integers(0, width + 1))
         got = typeahead(jnp.asarray(text), jnp.asarray(on), jnp.asarray(chars), length)
         want = _chromium_typeahead(kind, owner, text, on, 0, chars, length)
@@ -516,7 +539,7 @@ def test_malformed_levels_are_rejected_before_tracing():
     cases = {
         "kind outside": level.replace(kind=np.full_like(level.kind, 99)),
         "without an owner": level.replace(owner=owner),
-        "character codes": level.replace(slot_value=np.full_like(level.slot_value, 40)),
+        "character codes": level.replace(slot_value=np.full_like(level.slot_value, MAX_CHAR + 1)),
         "value_len outside": level.replace(value_len=np.full_like(level.value_len, 99)),
         "names no field": level.replace(field_word=np.zeros_like(level.field_word)),
     }
