@@ -23,7 +23,23 @@ STEPS = 5
 
 
 def smoke(env_id: str) -> str | None:
-    """Make, reset, step a few sampled actions and close ``env_id``; its traceback if it fails."""
+    """Make, reset, step a few sampled actions and close ``env_id``; its traceback if it fails.
+
+    A MiniWoB++ bridge (``curriculax/MiniWoB-*``) needs the ``miniwob`` extra, which the wheel's
+    venv lacks: there it must refuse with the one-line ``MiniWoBUnavailable`` naming the fix.
+    """
+    if env_id.startswith("curriculax/MiniWoB-"):
+        from curriculax.envs.webform.miniwob import MiniWoBUnavailable, miniwob_available
+
+        if miniwob_available():
+            try:
+                gymnasium.make(env_id)
+            except MiniWoBUnavailable as error:
+                message = str(error)
+                if "\n" not in message and "pip install" in message:
+                    return None
+                return f"unclear refusal: {message!r}"
+            return "made without the miniwob extra installed"
     try:
         env = gymnasium.make(env_id)
         try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gymnasium
+
 from curriculax.registry import register
 
 _GRID = "curriculax.envs.grid"
@@ -109,3 +111,13 @@ register("BookFlight-v0", _FORM, widgets=("autocomplete", "autocomplete", "date"
          max_widgets=4, max_options=4, max_pages=2, max_distractors=0, num_pages=2,
          max_steps=16)  # fmt: skip
 register("Form-v0", _FORM)
+
+# MiniWoB++'s own pages for the mirrored tasks (host side, one browser each: the slow reference,
+# not a training env), with the mirrored id's spaces; gymnasium only (they are not JAX envs).
+for _task in ("EnterText", "EnterPassword", "LoginUser", "ClickOption", "ClickCheckboxes",
+              "ChooseList"):  # fmt: skip
+    gymnasium.register(
+        id=f"curriculax/MiniWoB-{_task}-v0",
+        entry_point="curriculax.envs.webform.miniwob:MiniWoBBridge",
+        kwargs={"env_id": f"curriculax/{_task}-v0"},
+    )

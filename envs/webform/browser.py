@@ -106,7 +106,13 @@ class Chromium:
         errors: count of WebDriver refusals by exception name (coverage of the error paths).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, driver: Any = None) -> None:
+        self._own = driver is None
+        if driver is not None:  # a page someone else drives (MiniWoB++'s: ``miniwob.py``)
+            self.driver = driver
+            self.errors: dict[str, int] = {}
+            self._typed_at: dict[int, float] = {}
+            return
         missing = browser_available()
         if missing:
             raise RuntimeError(f"the browser check needs {missing}")
@@ -127,7 +133,14 @@ class Chromium:
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        self.driver.quit()
+        if self._own:
+            self.driver.quit()
+
+    def element(self, row: int) -> Any:
+        """The page's element of ``row`` (the exported page names it ``e<row>``)."""
+        from selenium.webdriver.common.by import By
+
+        return self.driver.find_element(By.ID, f"e{row}")
 
     def load(self, level: Any) -> PageState:
         """Opens the exported page of ``level``; returns its state."""
@@ -139,7 +152,6 @@ class Chromium:
     def act(self, kind: int, row: int, slot: int, level: Any) -> None:
         """Performs one decoded action (``engine.decode_action``) on the loaded page."""
         from selenium.common.exceptions import WebDriverException
-        from selenium.webdriver.common.by import By
         from selenium.webdriver.common.keys import Keys
 
         if kind == Action.NOOP:
@@ -148,7 +160,7 @@ class Chromium:
         if kind == Action.TYPE and not bool(np.asarray(level.slot_valid)[slot]):
             return  # a slot beyond the instruction types nothing
         try:
-            element = self.driver.find_element(By.ID, f"e{row}")
+            element = self.element(row)
             if kind == Action.CLICK:
                 element.click()
                 if row_kind == Kind.SELECT:

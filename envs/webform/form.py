@@ -61,6 +61,10 @@ TOP = 16
 #: The longest text a box can hold is kept under half its width (13 px monospace): a click at
 #: the box's centre then always puts the caret after the text, in Chromium as here.
 MAX_CHARS_LIMIT = 30
+#: Widgets that are text boxes (``MAX_CHARS_LIMIT`` bounds their text).
+BOX_WIDGETS = ("text", "password", "date", "autocomplete")
+#: The longest text of a form without text boxes.
+MAX_OPTION_CHARS = 64
 #: Captions of Next and Submit (their rows' ``text``).
 NEXT_CAPTION, SUBMIT_CAPTION = "next", "submit"
 #: Observation columns (``Form.observe``); then three blocks of K instruction matches.
@@ -186,11 +190,17 @@ class Form(Env[FormLevel, FormState, FormParams]):
         dated = widgets is None or bool({"date", "autocomplete"} & set(widgets))
         if dated:
             longest = max(longest, DATE_CHARS, SUGGESTION_CHARS)
-        if not longest <= max_chars <= MAX_CHARS_LIMIT:
+        # The caret rule bounds what a text box holds; a form without boxes (choices only) may
+        # carry longer option texts (MiniWoB++'s choose-list countries, imported).
+        boxed = widgets is None or bool(set(BOX_WIDGETS) & set(widgets))
+        most = MAX_CHARS_LIMIT if boxed else MAX_OPTION_CHARS
+        if not longest <= max_chars <= most:
             raise ValueError(
                 f"Form max_chars must hold a value of max_words={max_words} words"
                 + (", a date and a two-word suggestion" if dated else "")
-                + f" ({longest} characters) and be at most {MAX_CHARS_LIMIT}, got {max_chars}"
+                + f" ({longest} characters) and be at most {most}"
+                + (" (a form with text boxes)" if boxed else "")
+                + f", got {max_chars}"
             )
         self.max_widgets, self.max_options, self.max_words = max_widgets, max_options, max_words
         self.max_pages, self.max_distractors, self.max_chars = max_pages, max_distractors, max_chars
