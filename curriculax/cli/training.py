@@ -118,7 +118,13 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
     evaluate = commands.add_parser("eval", help="evaluate a checkpoint's policy")
     evaluate.add_argument("checkpoint", type=Path, help="a run folder or checkpoint file")
-    evaluate.add_argument("--env", action="append", default=[], help="evaluate on these ids")
+    evaluate.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        help="evaluate on these ids (a MiniWoB++ bridge, curriculax/MiniWoB-<Task>-v0: on the real "
+        "pages, --episodes seeded episodes, beside the same episodes in the mock)",
+    )
     evaluate.add_argument("--levels", type=positive, default=100, help="fresh levels (no --env)")
     evaluate.add_argument("--episodes", type=positive, default=10, help="episodes per level")
     evaluate.add_argument("--greedy", action="store_true")
@@ -458,6 +464,12 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     params = _agent_params(runner, args.agent)
     key = jax.random.key(args.seed)
     print(f"checkpoint: {spec.env_id}, {header['update']} updates, agent {args.agent}")
+    pages = [e for e in args.env if e.startswith("curriculax/MiniWoB-")]
+    if pages:
+        _eval_pages(args, trainer, params, pages)
+        args.env = [e for e in args.env if e not in pages]
+        if not args.env:
+            return 0
     if args.env:
         results = evaluate_envs(
             trainer,
@@ -497,6 +509,22 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         f"{summary['solve_rate']:.3f}, return {summary['return_mean']:.3f}"
     )
     return 0
+
+
+def _eval_pages(args: argparse.Namespace, trainer: Any, params: Any, pages: list[str]) -> None:
+    """``eval --env curriculax/MiniWoB-<Task>-v0``: the policy on MiniWoB++'s own pages."""
+    from curriculax.agents.page_evaluation import evaluate_pages
+
+    for bridge_id in pages:
+        out = evaluate_pages(
+            trainer, params, bridge_id, episodes=args.episodes, seed=args.seed, greedy=args.greedy
+        )
+        print(
+            f"  {bridge_id}: {out['episodes']} MiniWoB++ episodes (seeds {args.seed}..."
+            f"{args.seed + out['episodes'] - 1}): success on the pages {out['page_success']:.3f}, "
+            f"on the same episodes in the mock {out['mock_success']:.3f} "
+            f"({out['disagreements']} episodes differ); MiniWoB++ reward {out['page_reward']:.3f}"
+        )
 
 
 def _replay_outputs(out: Path, episodes: int, recorded: bool) -> list[Path]:

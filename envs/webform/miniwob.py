@@ -68,7 +68,7 @@ BRIDGE_IDS = {env_id.replace("curriculax/", "curriculax/MiniWoB-"): env_id for e
 _TARGET = "target"
 
 
-class MiniWoBUnavailable(RuntimeError):
+class MiniWoBUnavailable(ImportError):
     """The bridge cannot run here (no ``miniwob`` package, Chromium or chromedriver)."""
 
 
