@@ -144,3 +144,21 @@ def test_bridge_passes_gymnasiums_env_checker(available):
         check_env(env.unwrapped, skip_render_check=True)
     finally:
         env.close()
+
+
+@pytest.mark.browser
+def test_a_policy_is_scored_on_the_pages_and_on_the_same_episodes_in_the_mock(available):
+    from curriculax.agents.page_evaluation import evaluate_pages
+    from curriculax.agents.ppo import PPO, PPOConfig
+
+    env, params = curriculax.make("curriculax/ClickOption-v0")
+    trainer = PPO(PPOConfig(num_envs=2, num_steps=8, num_minibatches=1), env, params)
+    net_params = trainer.init_params(jax.random.key(0))  # untrained: fails and wins by chance
+    # Sampled actions (the same key for the page and the mock), so outcomes vary by episode.
+    out = evaluate_pages(
+        trainer, net_params, "curriculax/MiniWoB-ClickOption-v0", episodes=3, greedy=False
+    )
+    assert out["episodes"] == 3 and out["disagreements"] == 0, out
+    assert out["page_success"] == out["mock_success"]
+    with pytest.raises(ValueError, match="is not a MiniWoB\\+\\+ bridge"):
+        evaluate_pages(trainer, net_params, "curriculax/ClickOption-v0")
