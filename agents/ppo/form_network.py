@@ -11,6 +11,8 @@ nothing (``Form.action_mask``, recomputed here from the observation) get probabi
 
 The observation is ``Form.observe``'s int32 [N + K, 12 + 3K]; word ids (columns ``word``,
 ``owner_word``) are not read: they are arbitrary labels, and the match flags say what they mean.
+Which column holds what, the scales and the kind codes come from the env's
+``policy_description()`` (an ``ElementTableSpec``), not from the env family's modules.
 """
 
 from __future__ import annotations
@@ -19,28 +21,38 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from curriculax.agents.ppo.networks import _dense
-from curriculax.envs.webform.engine import NOT_TYPEABLE, TEXT_KINDS, Kind, is_kind
-from curriculax.envs.webform.form import MAX_CHARS_LIMIT, OBS_COLUMNS, PAGE_WIDTH
+from curriculax.policy_spec import ElementTableSpec
 from curriculax.types import Array, PyTree
 
-_COL = {name: i for i, name in enumerate(OBS_COLUMNS)}
-_NUM_KINDS = len(Kind)
 #: A masked action's logit: its probability underflows to exactly 0.
 MASKED_LOGIT = -1e9
 
 
-def form_sizes(obs_shape: tuple[int, ...]) -> tuple[int, int]:
+def form_sizes(obs_shape: tuple[int, ...], spec: ElementTableSpec | None) -> tuple[int, int]:
     """``(N, K)``, element rows and instruction slots, of a ``Form`` observation shape.
 
+    Args:
+        obs_shape: the observation's shape.
+        spec: the env's ``policy_description()``: its table has ``spec.num_columns`` (C)
+            scalar columns.
+
     Raises:
-        ValueError: when the shape is not ``[N + K, 12 + 3K]`` for some ``N, K >= 1``.
+        ValueError: when ``spec`` is ``None`` (the env describes no element table), or the shape
+            is not ``[N + K, C + 3K]`` for some ``N, K >= 1``.
     """
+    if spec is None:
+        raise ValueError(
+            f"network='form' reads element tables that the env describes with a "
+            f"policy_description() method (an ElementTableSpec); this env has none (its "
+            f"observations have shape {obs_shape})"
+        )
+    expected = f"[N + K, {spec.num_columns} + 3K]"
     if len(obs_shape) != 2:
-        raise ValueError(f"a web-form observation is [N + K, 12 + 3K], got shape {obs_shape}")
+        raise ValueError(f"a web-form observation is {expected}, got shape {obs_shape}")
     total, features = obs_shape
-    slots, extra = divmod(features - len(OBS_COLUMNS), 3)
+    slots, extra = divmod(features - spec.num_columns, 3)
     if extra or slots < 1 or total - slots < 1:
-        raise ValueError(f"a web-form observation is [N + K, 12 + 3K], got shape {obs_shape}")
+        raise ValueError(f"a web-form observation is {expected}, got shape {obs_shape}")
     return total - slots, slots
 
 
@@ -51,6 +63,11 @@ def _pool(tokens: Array, live: Array) -> Array:
     largest = jnp.max(jnp.where(live[..., None], tokens, -1e9), axis=-2)
     largest = jnp.where(jnp.any(live, -1, keepdims=True), largest, 0.0)
     return jnp.concatenate([mean, largest], -1)
+
+
+def _is_kind(kind: Array, kinds: tuple[int, ...]) -> Array:
+    """Bool [...]: which entries of ``kind`` (int32 [...]) are one of ``kinds``."""
+    return jnp.isin(kind, jnp.asarray(kinds, jnp.int32))
 
 
 def _tokenwise(layer: nn.Module, x: Array) -> Array:
@@ -88,6 +105,7 @@ class FormActorCritic(nn.Module):
     Attributes:
         rows: N, element rows.
         slots: K, instruction slots.
+        spec: the env's ``policy_description()``: columns, scales and kind codes.
         hidden_size: token width.
         pair_size: width of the TYPE(i, k) head's hidden layer (it runs on N x K pairs).
         num_blocks: set-mixing blocks.
@@ -95,6 +113,7 @@ class FormActorCritic(nn.Module):
 
     rows: int
     slots: int
+    spec: ElementTableSpec
     hidden_size: int = 64
     pair_size: int = 16
     num_blocks: int = 2
@@ -108,30 +127,30 @@ class FormActorCritic(nn.Module):
     def __call__(self, carry: PyTree, obs: Array, reset: Array) -> tuple[PyTree, Array, Array]:
         """See the class docstring; ``reset`` is unused (no recurrent state)."""
         del reset
-        n, k, h = self.rows, self.slots, self.hidden_size
+        n, k, h, spec = self.rows, self.slots, self.hidden_size, self.spec
         lead = obs.shape[:-2]
         obs = obs.reshape(-1, *obs.shape[-2:]).astype(jnp.int32)  # [B, N + K, F]
         elements, instructions = obs[:, :n, :], obs[:, n:, :]
-        first = len(OBS_COLUMNS)
+        first = spec.num_columns
         field = elements[..., first : first + k] > 0  # [B, N, K]
         text = elements[..., first + k : first + 2 * k] > 0
         value = elements[..., first + 2 * k : first + 3 * k] > 0
-        kind = elements[..., _COL["kind"]]
-        visible = elements[..., _COL["visible"]] > 0
-        on = elements[..., _COL["on"]] > 0
-        present = elements[..., _COL["row_type"]] > 0
-        slot_valid = instructions[..., _COL["row_type"]] == 2  # [B, K]
+        kind = elements[..., spec.kind]
+        visible = elements[..., spec.visible] > 0
+        on = elements[..., spec.on] > 0
+        present = elements[..., spec.row_type] > 0
+        slot_valid = instructions[..., spec.row_type] == spec.slot_row_type  # [B, K]
 
         pairs = jnp.stack([field, text, value, field & text, field & value], axis=-1)
         pairs = pairs & slot_valid[:, None, :, None]  # [B, N, K, 5]
         row_pairs = jnp.concatenate([jnp.any(pairs, axis=2), jnp.mean(pairs, axis=2)], axis=-1)
-        box = elements[..., _COL["x"] : _COL["height"] + 1].astype(jnp.float32) / PAGE_WIDTH
-        flags = jnp.stack([visible, on, elements[..., _COL["focused"]] > 0], -1)
+        box = elements[..., spec.box : spec.box + 4].astype(jnp.float32) / spec.pixel_scale
+        flags = jnp.stack([visible, on, elements[..., spec.focused] > 0], -1)
         row_features = jnp.concatenate(
             [
-                nn.one_hot(kind, _NUM_KINDS),
+                nn.one_hot(kind, spec.num_kinds),
                 flags.astype(jnp.float32),
-                elements[..., _COL["value_len"], None].astype(jnp.float32) / MAX_CHARS_LIMIT,
+                elements[..., spec.value_len, None].astype(jnp.float32) / spec.char_scale,
                 box,
                 row_pairs.astype(jnp.float32),
             ],
@@ -152,7 +171,7 @@ class FormActorCritic(nn.Module):
         slot_features = jnp.concatenate(
             [
                 slot_flags.astype(jnp.float32),
-                instructions[..., _COL["value_len"], None].astype(jnp.float32) / MAX_CHARS_LIMIT,
+                instructions[..., spec.value_len, None].astype(jnp.float32) / spec.char_scale,
             ],
             axis=-1,
         )
@@ -180,8 +199,8 @@ class FormActorCritic(nn.Module):
         )
 
         can_click = visible & present
-        can_clear = visible & is_kind(kind, TEXT_KINDS)
-        typeable = can_click & ~is_kind(kind, NOT_TYPEABLE)
+        can_clear = visible & _is_kind(kind, spec.clearable_kinds)
+        typeable = can_click & ~_is_kind(kind, spec.untypeable_kinds)
         can_type = typeable[:, :, None] & slot_valid[:, None, :]
         allowed = jnp.concatenate(
             [jnp.ones_like(noop, bool), can_click, can_clear, can_type.reshape(-1, n * k)], axis=-1

@@ -14,7 +14,8 @@ Encoders (``PPOConfig.network``):
 * ``"set"``: a table of elements float [E, F]: a shared per-element layer, one self-attention
   block, then mean and max pooling. Rows that are all zero are padding.
 * ``"form"``: web forms' element table, with pointer logits per (action, element) and action
-  masks (``form_network.FormActorCritic``); ``"auto"`` picks it for envs whose
+  masks (``form_network.FormActorCritic``), built from the env's ``policy_description()``
+  (``curriculax.policy_spec.ElementTableSpec``); ``"auto"`` picks it for envs whose
   ``policy_network`` says so.
 """
 
@@ -33,6 +34,7 @@ from curriculax.types import Array, PyTree
 
 if TYPE_CHECKING:
     from curriculax.agents.ppo.form_network import FormActorCritic
+    from curriculax.policy_spec import ElementTableSpec
 
 #: Largest grid side treated as MiniGrid cell codes by ``network="auto"`` (larger is pixels).
 MAX_GRID_SIDE = 32
@@ -282,15 +284,22 @@ class ActorCritic(nn.Module):
         return carry, out, value
 
 
-def choose_encoder(network: str, obs_space: Box | Discrete, preferred: str | None = None) -> str:
+def choose_encoder(
+    network: str,
+    obs_space: Box | Discrete,
+    preferred: str | None = None,
+    description: ElementTableSpec | None = None,
+) -> str:
     """The encoder for ``network`` on ``obs_space``, checked before anything is traced.
 
     ``"auto"``: the env's ``preferred`` network when it has one; else uint8 [H, W, 3] with
     H, W <= ``MAX_GRID_SIDE`` is MiniGrid cell codes (``"grid"``); other uint8 images are pixels
-    (``"cnn"``); rank-2 float tables are ``"set"``; everything else ``"mlp"``.
+    (``"cnn"``); rank-2 float tables are ``"set"``; everything else ``"mlp"``. ``description``
+    is the env's ``policy_description()``, which ``"form"`` needs.
 
     Raises:
-        ValueError: when the chosen encoder cannot read this observation.
+        ValueError: when the chosen encoder cannot read this observation, or ``"form"`` has no
+            ``description``.
     """
     if isinstance(obs_space, Discrete):
         shape, dtype = (), np.dtype(np.int64)
@@ -321,7 +330,7 @@ def choose_encoder(network: str, obs_space: Box | Discrete, preferred: str | Non
     if network == "form":
         from curriculax.agents.ppo.form_network import form_sizes
 
-        form_sizes(shape)  # raises for anything but a web form's table
+        form_sizes(shape, description)  # raises for anything but a described element table
     if network == "set" and len(shape) != 2:
         raise ValueError(
             f"network='set' reads element tables [E, F]; this env's observations are "
@@ -339,15 +348,20 @@ def make_network(
     preferred: str | None = None,
     normalize_obs: bool = False,
     init_log_std: float = 0.0,
+    description: ElementTableSpec | None = None,
 ) -> ActorCritic | FormActorCritic:
     """The actor-critic for an env's spaces (see ``choose_encoder``).
 
+    ``preferred`` is the env's ``policy_network`` and ``description`` its
+    ``policy_description()`` (``None`` when it has none): the ``"form"`` network is built from it.
+
     Raises:
-        ValueError: a network that cannot read the observations or act in the action space,
-            ``normalize_obs`` with an encoder other than ``"mlp"`` on a ``Box``, or an
-            ``init_log_std`` other than 0 for discrete actions (it would reach nothing).
+        ValueError: a network that cannot read the observations or act in the action space
+            (``"form"`` without a ``description`` included), ``normalize_obs`` with an encoder
+            other than ``"mlp"`` on a ``Box``, or an ``init_log_std`` other than 0 for discrete
+            actions (it would reach nothing).
     """
-    encoder = choose_encoder(network, obs_space, preferred)
+    encoder = choose_encoder(network, obs_space, preferred, description)
     if normalize_obs and (encoder != "mlp" or not isinstance(obs_space, Box)):
         raise ValueError(
             f"normalize_observations standardises Box observations read by network='mlp'; this "
@@ -364,13 +378,13 @@ def make_network(
 
         if recurrent is not None:
             raise ValueError(f"network='form' is feed-forward; got recurrent={recurrent!r}")
-        rows, slots = form_sizes(tuple(obs_space.shape))
+        rows, slots = form_sizes(tuple(obs_space.shape), description)
         if not isinstance(action_space, Discrete) or action_space.n != 1 + 2 * rows + rows * slots:
             raise ValueError(
                 f"network='form' acts in Discrete(1 + 2N + NK) = {1 + 2 * rows + rows * slots} "
                 f"for N={rows}, K={slots}; this env's action space is {action_space}"
             )
-        return FormActorCritic(rows=rows, slots=slots, hidden_size=hidden_size)
+        return FormActorCritic(rows=rows, slots=slots, spec=description, hidden_size=hidden_size)
     if isinstance(action_space, Discrete):
         action_dim, continuous = int(action_space.n), False
     elif isinstance(action_space, Box) and len(action_space.shape) == 1:

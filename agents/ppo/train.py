@@ -154,6 +154,7 @@ class PPO:
             env.validate_params(self.env_params)
         self.obs_space = env.observation_space(self.env_params)
         self.action_space = env.action_space(self.env_params)
+        describe = getattr(env, "policy_description", None)
         self.network = network or make_network(
             config.network,
             self.obs_space,
@@ -163,6 +164,7 @@ class PPO:
             env.policy_network,
             config.normalize_observations,
             config.init_log_std,
+            None if describe is None else describe(),
         )
         if config.normalize_observations and not getattr(self.network, "normalize_obs", False):
             raise ValueError("normalize_observations needs a network built with normalize_obs")

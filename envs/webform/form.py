@@ -13,6 +13,9 @@ suggestion's whole text, which only clicking the suggestion puts in the box.
 
 Observation: int32 [N + K, F], one row per element, then one per instruction slot (see
 ``Form.observe``). Action: ``Discrete(1 + 2N + NK)`` (``engine.decode_action``).
+
+The levels are drawn by ``generator.generate`` and laid out by ``layout.layout``; this module holds
+the env: its params and bounds, the episode, the observation and the action space.
 """
 
 from __future__ import annotations
@@ -20,44 +23,24 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
-import jax
 import jax.numpy as jnp
-import numpy as np
 from flax import struct
 
 from curriculax.env import INT32_MAX, Env
 from curriculax.envs.webform import engine
 from curriculax.envs.webform.engine import BODY, FormLevel, FormState, Kind
-from curriculax.envs.webform.text import (
-    MAX_CHAR,
-    MAX_VOCAB,
-    WORD_LETTERS,
-    date_chars,
-    encode,
-    word_of,
-    words_to_chars,
-)
+from curriculax.envs.webform.generator import DATE_CHARS, SUGGESTION_CHARS, WIDGETS, generate
+from curriculax.envs.webform.html import form_html
+from curriculax.envs.webform.layout import PAGE_WIDTH
+from curriculax.envs.webform.render import render_form
+from curriculax.envs.webform.text import MAX_CHAR, MAX_VOCAB, WORD_LETTERS, word_of
+from curriculax.policy_spec import ElementTableSpec
 from curriculax.spaces import Box, Discrete
 from curriculax.types import Array, EnvParams, PRNGKey
 
 #: Bounds of ``FormParams.gamma`` (checked and clipped; not a task dimension, see
 #: ``Form.param_bounds``).
 GAMMA_BOUNDS = (0.0, 1.0)
-#: Widget kinds, in the order of ``FormParams.kind_weights``.
-WIDGETS = ("text", "password", "checkbox", "radio", "select", "date", "autocomplete")
-_W_TEXT, _W_PASSWORD, _W_CHECKBOX, _W_RADIO, _W_SELECT, _W_DATE, _W_AUTO = range(7)
-#: Characters of a date (``mm/dd/yyyy``) and of a suggestion (two words).
-DATE_CHARS, SUGGESTION_CHARS = 10, 2 * WORD_LETTERS + 1
-# Page geometry, pixels (the exported HTML uses the same numbers).
-PAGE_WIDTH = 640
-INPUT_X = 136
-INPUT_WIDTH = 480
-MAX_JITTER = 16
-ROW_HEIGHT = {Kind.TEXT: 36, Kind.PASSWORD: 36, Kind.SELECT: 36, Kind.HEADING: 28}
-SELECT_WIDTH, SUGGESTION_WIDTH = 200, 240
-CHOICE_HEIGHT = 24
-BUTTON_WIDTH, BUTTON_HEIGHT, BUTTON_GAP = 100, 28, 12
-TOP = 16
 #: The longest text a box can hold is kept under half its width (13 px monospace): a click at
 #: the box's centre then always puts the caret after the text, in Chromium as here.
 MAX_CHARS_LIMIT = 30
@@ -65,13 +48,13 @@ MAX_CHARS_LIMIT = 30
 BOX_WIDGETS = ("text", "password", "date", "autocomplete")
 #: The longest text of a form without text boxes.
 MAX_OPTION_CHARS = 64
-#: Captions of Next and Submit (their rows' ``text``).
-NEXT_CAPTION, SUBMIT_CAPTION = "next", "submit"
 #: Observation columns (``Form.observe``); then three blocks of K instruction matches.
 OBS_COLUMNS = (
     "row_type", "kind", "visible", "on", "focused", "word", "owner_word",
     "x", "y", "width", "height", "value_len",
 )  # fmt: skip
+#: ``row_type`` of an instruction row (element rows: 1, padding: 0).
+SLOT_ROW_TYPE = 2
 #: The observation's upper bound: word ids (at most ``MAX_VOCAB``) and pixels.
 OBS_HIGH = max(MAX_VOCAB, 10_000)
 
@@ -294,230 +277,7 @@ class Form(Env[FormLevel, FormState, FormParams]):
 
     def sample_level(self, key: PRNGKey, params: FormParams) -> FormLevel:
         """Draws a form: widgets, their words and goal, the instruction, pages and layout."""
-        p = self._clipped(params)
-        W, M, C = self.max_widgets, self.max_options, self.max_chars
-        B, P, D, N = 1 + M, self.max_pages, self.max_distractors, self.rows
-        draw = _Uniforms(key, W, M, self.max_words, self.distinct_words, D)
-        num_widgets = p.num_widgets if self.widgets is None else jnp.int32(len(self.widgets))
-        w_idx = jnp.arange(W)
-        w_valid = w_idx < num_widgets
-        if self.widgets is None:
-            weights = jnp.maximum(p.kind_weights, 0.0)
-            weights = jnp.where(jnp.sum(weights) > 0, weights, 1.0)
-            cdf = jnp.cumsum(weights) / jnp.sum(weights)
-            w_kind = jnp.sum(draw(W)[:, None] >= cdf[None, :-1], axis=1)  # inverse CDF
-        else:
-            fixed = [WIDGETS.index(k) for k in self.widgets] + [0] * (W - len(self.widgets))
-            w_kind = jnp.asarray(fixed, jnp.int32)
-            draw(W)
-        low = jnp.minimum(p.options_low, p.options_high)
-        n_opt = _ints(draw(W), low, p.options_high + 1)
-        listed = jnp.isin(w_kind, jnp.asarray([_W_CHECKBOX, _W_RADIO, _W_SELECT, _W_AUTO]))
-        o_valid = listed[:, None] & (jnp.arange(M)[None, :] < n_opt[:, None]) & w_valid[:, None]
-        auto = w_kind == _W_AUTO
-
-        # Distinct words: one per stride of the vocabulary, shuffled.
-        count = self.distinct_words
-        stride = p.vocab_size // count
-        words = 1 + jnp.arange(count) * stride + _ints(draw(count), 0, stride)
-        words = words[jnp.argsort(draw(count))]
-        label_word = words[:W]
-        option_first = words[W : W + W * M].reshape(W, M)
-        distractor_word = words[W + W * M :]
-        rest = _ints(draw(W, M, self.max_words), 1, p.vocab_size + 1)
-        rest = rest.at[:, :, 0].set(option_first)
-        option_chars, option_len = jax.vmap(
-            jax.vmap(lambda ws: words_to_chars(ws, p.words_per_value, C))
-        )(rest)  # [W, M, C], [W, M]
-        value_words = _ints(draw(W, self.max_words), 1, p.vocab_size + 1)
-        value_words = jnp.where(p.same_value, value_words[:1], value_words)
-        value_chars, value_len = jax.vmap(lambda ws: words_to_chars(ws, p.words_per_value, C))(
-            value_words
-        )
-        # Dates, mm/dd/yyyy (2000-2029, days 1-28 so every month has them), type as text.
-        dates = date_chars(_ints(draw(W), 1, 13), _ints(draw(W), 1, 29), _ints(draw(W), 2000, 2030))
-        if C >= DATE_CHARS:  # else the form has no date fields (``__init__``)
-            date = w_kind == _W_DATE
-            dated = jnp.zeros((W, C), jnp.int32).at[:, :DATE_CHARS].set(dates)
-            value_chars = jnp.where(date[:, None], dated, value_chars)
-            value_len = jnp.where(date, DATE_CHARS, value_len)
-        # Suggestions: two words, the first distinct (the instruction names it), the second any.
-        second = _ints(draw(W, M), 1, p.vocab_size + 1)
-        suggestion_chars, suggestion_len = jax.vmap(
-            jax.vmap(lambda a, b: words_to_chars(jnp.stack([a, b]), 2, C))
-        )(option_first, second)
-        option_chars = jnp.where(auto[:, None, None], suggestion_chars, option_chars)
-        option_len = jnp.where(auto[:, None], suggestion_len, option_len)
-
-        # Instructed widgets and their goal.
-        order = jnp.argsort(jnp.where(w_valid, draw(W), 2.0))
-        rank = jnp.zeros(W, jnp.int32).at[order].set(jnp.arange(W))
-        instructed = w_valid & (rank < jnp.minimum(p.num_instructed, num_widgets))
-        ticks = (draw(W, M) < 0.5) & o_valid
-        pick = _ints(draw(W), 0, n_opt)
-        goal_on = jnp.where(
-            (w_kind == _W_CHECKBOX)[:, None], ticks, jnp.arange(M)[None, :] == pick[:, None]
-        )
-        # An autocomplete field's goal is its picked suggestion's text, typed or chosen.
-        picked_chars = option_chars[w_idx, pick]  # [W, C]
-        value_chars = jnp.where(auto[:, None], picked_chars, value_chars)
-        value_len = jnp.where(auto, option_len[w_idx, pick], value_len)
-        goal_on = goal_on & o_valid & instructed[:, None] & ~auto[:, None]
-        texty = jnp.isin(w_kind, jnp.asarray([_W_TEXT, _W_PASSWORD, _W_DATE, _W_AUTO]))
-        goal_text = texty & instructed
-        prefilled = instructed & (draw(W) < p.prefill)
-
-        # Instruction slots: (label, value) per text/radio/select, per ticked checkbox.
-        slot_on = jnp.where(
-            (w_kind == _W_CHECKBOX)[:, None],
-            goal_on,
-            (jnp.arange(M)[None, :] == 0) & instructed[:, None],
-        )  # [W, M]
-        chosen = jnp.sum(jnp.where(goal_on, jnp.arange(M)[None, :], 0), axis=1)
-        # ... an autocomplete's slot: the first word of its suggestion (the "airport code").
-        code = jnp.where(jnp.arange(C) < WORD_LETTERS, picked_chars, 0)
-        typed_chars = jnp.where(auto[:, None], code, value_chars)
-        typed_len = jnp.where(auto, WORD_LETTERS, value_len)
-        slot_chars = jnp.where(
-            (w_kind == _W_CHECKBOX)[:, None, None],
-            option_chars,
-            jnp.where(
-                texty[:, None, None],
-                typed_chars[:, None, :],
-                option_chars[w_idx, chosen][:, None, :],
-            ),
-        )
-        slot_len = jnp.where(
-            (w_kind == _W_CHECKBOX)[:, None],
-            option_len,
-            jnp.where(texty[:, None], typed_len[:, None], option_len[w_idx, chosen][:, None]),
-        )
-        # Named pairs first, in random order; at most K of them (``slots``).
-        slot_order = jnp.argsort(jnp.where(slot_on.reshape(-1), draw(W * M), 2.0))[: self.slots]
-        slot_valid = slot_on.reshape(-1)[slot_order]
-        field_word = jnp.where(slot_valid, jnp.repeat(label_word, M)[slot_order], 0)
-        slot_value = jnp.where(slot_valid[:, None], slot_chars.reshape(W * M, C)[slot_order], 0)
-        slot_len = jnp.where(slot_valid, slot_len.reshape(-1)[slot_order], 0)
-
-        # Pages and layout: widgets in (maybe shuffled) order, split evenly over the pages.
-        shuffle = draw(1)[0] < p.layout_shuffle
-        position = jnp.where(shuffle, rank, w_idx)  # rank: a random order of valid widgets
-        num_pages = jnp.minimum(p.num_pages, num_widgets)
-        w_page = position * num_pages // num_widgets
-        jitter = jnp.where(shuffle, _ints(draw(W), 0, MAX_JITTER + 1), 0)
-
-        # Rows: per widget a header then its options; then Next/Submit per page; distractors.
-        header_kind = jnp.asarray(
-            [Kind.TEXT, Kind.PASSWORD, Kind.HEADING, Kind.HEADING, Kind.SELECT, Kind.DATE,
-             Kind.AUTOCOMPLETE], jnp.int32,
-        )[w_kind]  # fmt: skip
-        option_kind = jnp.asarray(
-            [Kind.PAD, Kind.PAD, Kind.CHECKBOX, Kind.RADIO, Kind.OPTION, Kind.PAD,
-             Kind.SUGGESTION], jnp.int32,
-        )[w_kind]  # fmt: skip
-        block_kind = jnp.concatenate(
-            [
-                jnp.where(w_valid, header_kind, Kind.PAD)[:, None],
-                jnp.where(o_valid, option_kind[:, None], Kind.PAD),
-            ],
-            axis=1,
-        )  # [W, B]
-        label_chars, _ = jax.vmap(lambda w: words_to_chars(w[None], 1, C))(label_word)
-        block_text = jnp.concatenate([label_chars[:, None], option_chars], axis=1)
-        block_word = jnp.concatenate([label_word[:, None], option_first], axis=1)
-        block_on_goal = jnp.concatenate([jnp.zeros((W, 1), bool), goal_on], axis=1)
-        block_value = (
-            jnp.zeros((W, B, C), jnp.int32)
-            .at[:, 0]
-            .set(jnp.where(goal_text[:, None], value_chars, 0))
-        )
-        block_len = jnp.zeros((W, B), jnp.int32).at[:, 0].set(jnp.where(goal_text, value_len, 0))
-        block_order = position[:, None] * B + jnp.arange(B)[None, :]
-
-        page_idx = jnp.arange(P)
-        button_kind = jnp.where(
-            page_idx < num_pages - 1,
-            Kind.NEXT,
-            jnp.where(page_idx == num_pages - 1, Kind.SUBMIT, Kind.PAD),
-        )
-        caption_next = text_to_chars(NEXT_CAPTION, C)
-        caption_submit = text_to_chars(SUBMIT_CAPTION, C)
-        button_text = jnp.where(
-            (button_kind == Kind.NEXT)[:, None], caption_next[None], caption_submit[None]
-        )
-        d_idx = jnp.arange(D)
-        d_valid = d_idx < p.num_distractors
-        d_page = _ints(draw(D), 0, num_pages)
-        d_text, _ = jax.vmap(lambda w: words_to_chars(w[None], 1, C))(distractor_word)
-        d_key = draw(D)
-
-        def flat(x):
-            return x.reshape(W * B, *x.shape[2:])
-
-        kind = jnp.concatenate(
-            [flat(block_kind), button_kind, jnp.where(d_valid, Kind.DISTRACTOR, Kind.PAD)]
-        ).astype(jnp.int32)
-        text = jnp.concatenate([flat(block_text), button_text, d_text])
-        word = jnp.concatenate([flat(block_word), jnp.zeros(P, jnp.int32), distractor_word])
-        page = jnp.concatenate(
-            [jnp.repeat(w_page, B), page_idx, jnp.where(d_valid, d_page, 0)]
-        ).astype(jnp.int32)
-        sort_key = jnp.concatenate(
-            [
-                page[: W * B] * 100_000.0 + flat(block_order),
-                page_idx * 100_000.0 + 50_000.0 + 1.0,
-                page[W * B + P :] * 100_000.0 + 50_000.0 + d_key,
-            ]
-        )
-        sort_key = jnp.where(kind == Kind.PAD, 1e9 + jnp.arange(N), sort_key)
-        perm = jnp.argsort(sort_key)
-        new_of_old = jnp.zeros(N, jnp.int32).at[perm].set(jnp.arange(N))
-        header_old = jnp.repeat(w_idx * B, B)
-        owner_old = jnp.concatenate(
-            [
-                jnp.where(jnp.tile(jnp.arange(B), W) > 0, header_old, -1),
-                jnp.full(P + D, -1),
-            ]
-        )
-        owned = jnp.asarray([Kind.CHECKBOX, Kind.RADIO, Kind.OPTION, Kind.SUGGESTION])
-        owner_old = jnp.where(jnp.isin(kind, owned), owner_old, -1)
-        owner = jnp.where(owner_old >= 0, new_of_old[jnp.maximum(owner_old, 0)], -1)[perm]
-        kind, text, word, page = kind[perm], text[perm], word[perm], page[perm]
-        pad = kind == Kind.PAD
-        text, word = jnp.where(pad[:, None], 0, text), jnp.where(pad, 0, word)
-        widget_jitter = jnp.concatenate([jnp.repeat(jitter, B), jnp.zeros(P + D, jnp.int32)])[perm]
-        goal_on = jnp.concatenate([flat(block_on_goal), jnp.zeros(P + D, bool)])[perm]
-        goal_value = jnp.concatenate([flat(block_value), jnp.zeros((P + D, C), jnp.int32)])[perm]
-        goal_len = jnp.concatenate([flat(block_len), jnp.zeros(P + D, jnp.int32)])[perm]
-        pre = jnp.concatenate([jnp.repeat(prefilled, B), jnp.zeros(P + D, bool)])[perm]
-        on = goal_on & pre
-        value = jnp.where(pre[:, None], goal_value, 0)
-        value_len = jnp.where(pre, goal_len, 0)
-        radio_heading = jnp.zeros(N, bool).at[owner].max(kind == Kind.RADIO, mode="drop")
-        scored = engine.is_kind(kind, (*engine.TEXT_KINDS, Kind.CHECKBOX, Kind.SELECT)) | (
-            (kind == Kind.HEADING) & radio_heading
-        )
-        box = _layout(kind, page, owner, widget_jitter)
-        return FormLevel(
-            kind=kind,
-            text=text,
-            word=word,
-            owner=owner,
-            page=page,
-            box=box,
-            value=value,
-            value_len=value_len,
-            on=on,
-            goal_value=goal_value,
-            goal_len=goal_len,
-            goal_on=goal_on,
-            scored=scored,
-            field_word=field_word,
-            slot_value=slot_value,
-            slot_len=slot_len,
-            slot_valid=slot_valid,
-            num_pages=num_pages.astype(jnp.int32),
-        )
+        return generate(key, self._clipped(params), self)
 
     def level_checks(self, level: FormLevel, xp: ModuleType) -> list[tuple[str, Any]]:
         """The form's invariants, added to the base's (``Env.level_checks``).
@@ -673,8 +433,9 @@ class Form(Env[FormLevel, FormState, FormParams]):
         )
         first_word = jnp.where(level.slot_valid, word_of(level.slot_value), 0)
         zeros = [jnp.zeros(k, jnp.int32)] * 4
+        row_type = SLOT_ROW_TYPE * level.slot_valid
         slot_columns = jnp.stack(
-            [2 * level.slot_valid, *zeros, level.field_word, first_word, *zeros, level.slot_len],
+            [row_type, *zeros, level.field_word, first_word, *zeros, level.slot_len],
             axis=1,
         ).astype(jnp.int32)
         one_hot = jnp.eye(k, dtype=jnp.int32) * level.slot_valid[:, None]
@@ -694,6 +455,26 @@ class Form(Env[FormLevel, FormState, FormParams]):
         """Bool [A]: the actions that can change something now."""
         return engine.action_mask(state, self.rows, self.slots)
 
+    def policy_description(self) -> ElementTableSpec:
+        """How the pointer network (``policy_network``) reads ``observe``'s table."""
+        col = {name: i for i, name in enumerate(OBS_COLUMNS)}
+        return ElementTableSpec(
+            num_columns=len(OBS_COLUMNS),
+            row_type=col["row_type"],
+            kind=col["kind"],
+            visible=col["visible"],
+            on=col["on"],
+            focused=col["focused"],
+            box=col["x"],
+            value_len=col["value_len"],
+            slot_row_type=SLOT_ROW_TYPE,
+            pixel_scale=float(PAGE_WIDTH),
+            char_scale=float(MAX_CHARS_LIMIT),
+            num_kinds=len(Kind),
+            clearable_kinds=tuple(int(k) for k in engine.TEXT_KINDS),
+            untypeable_kinds=tuple(int(k) for k in engine.NOT_TYPEABLE),
+        )
+
     def describe_action(self, action: int) -> str:
         """A flat action index in words, e.g. ``TYPE(row 3, slot 1)`` (host side)."""
         kind, row, slot = (int(x) for x in engine.decode_action(action, self.rows, self.slots))
@@ -706,99 +487,8 @@ class Form(Env[FormLevel, FormState, FormParams]):
 
     def to_html(self, level: FormLevel, state: FormState | None = None) -> str:
         """The form as a standalone HTML page (``html.form_html``), at ``state`` if given."""
-        from curriculax.envs.webform.html import form_html
-
         return form_html(level, state)
 
     def render(self, state: FormState, params: FormParams) -> Array:
         """The page as the browser shows it: uint8 [height, 640, 3]."""
-        from curriculax.envs.webform.render import render_form
-
         return render_form(state, self.max_widgets, self.max_options, self.max_pages)
-
-
-class _Uniforms:
-    """All of a form's randomness from one uniform draw, handed out in consecutive slices.
-
-    One RNG call compiles several times faster than a dozen ``randint`` calls with traced bounds.
-    """
-
-    def __init__(self, key: PRNGKey, w: int, o: int, words: int, distinct: int, d: int) -> None:
-        total = w * (9 + 3 * o + o * words + words) + 2 * distinct + 2 * d + 1
-        self._u = jax.random.uniform(key, (total,))
-        self._at = 0
-
-    def __call__(self, *shape: int) -> Array:
-        size = int(np.prod(shape))
-        if self._at + size > self._u.shape[0]:
-            raise AssertionError("form generator drew more uniforms than it reserved")
-        out = self._u[self._at : self._at + size].reshape(shape)
-        self._at += size
-        return out
-
-
-def _ints(u: Array, low: Array, high: Array) -> Array:
-    """Integers uniform in ``[low, high)`` from uniforms ``u`` in ``[0, 1)``."""
-    span = jnp.maximum(high - low, 1)
-    return (low + jnp.minimum(jnp.floor(u * span).astype(jnp.int32), span - 1)).astype(jnp.int32)
-
-
-def text_to_chars(text: str, width: int) -> Array:
-    """Character codes of ``text`` (``text.encode``) padded to ``width`` (a constant)."""
-    codes = encode(text)[:width]
-    return jnp.asarray(codes + [0] * (width - len(codes)), jnp.int32)
-
-
-def page_height(max_widgets: int, max_options: int) -> int:
-    """Pixel height of a page that fits the tallest form (every widget a group)."""
-    group = ROW_HEIGHT[Kind.TEXT] + max_options * CHOICE_HEIGHT  # an autocomplete's is tallest
-    return TOP + max_widgets * group + 2 * BUTTON_HEIGHT
-
-
-def _layout(kind: Array, page: Array, owner: Array, jitter: Array) -> Array:
-    """int32 [N, 4] boxes: widgets stacked down each page, buttons in a bar below them."""
-    n = kind.shape[0]
-    boxes = engine.is_kind(kind, engine.TEXT_KINDS)
-    height = jnp.select(
-        [
-            boxes | (kind == Kind.SELECT),
-            kind == Kind.HEADING,
-            jnp.isin(kind, jnp.asarray([Kind.CHECKBOX, Kind.RADIO, Kind.SUGGESTION])),
-        ],
-        [ROW_HEIGHT[Kind.TEXT], ROW_HEIGHT[Kind.HEADING], CHOICE_HEIGHT],
-        0,
-    )
-    button = jnp.isin(kind, jnp.asarray([Kind.NEXT, Kind.SUBMIT, Kind.DISTRACTOR]))
-    idx = jnp.arange(n)
-    same_page = page[:, None] == page[None, :]
-    before = idx[None, :] < idx[:, None]
-    y = TOP + jnp.sum(jnp.where(same_page & before, height[None, :], 0), axis=1)
-    page_end = TOP + jnp.sum(jnp.where(same_page, height[None, :], 0), axis=1)
-    buttons_before = jnp.sum(same_page & before & button[None, :], axis=1)
-    x = INPUT_X + jitter
-    box_x = jnp.select(
-        [button, kind == Kind.HEADING],
-        [16 + buttons_before * (BUTTON_WIDTH + BUTTON_GAP), 8 + jitter],
-        x,
-    )
-    box_y = jnp.where(button, page_end + 8, y + jnp.where(height >= 36, 4, 2))
-    width = jnp.select(
-        [
-            boxes,
-            kind == Kind.SELECT,
-            kind == Kind.HEADING,
-            jnp.isin(kind, jnp.asarray([Kind.CHECKBOX, Kind.RADIO])),
-            button,
-            kind == Kind.SUGGESTION,
-        ],
-        [INPUT_WIDTH, SELECT_WIDTH, 300, 16, BUTTON_WIDTH, SUGGESTION_WIDTH],
-        0,
-    )
-    box_h = jnp.select(
-        [height >= 36, kind == Kind.HEADING, width == 16, button, kind == Kind.SUGGESTION],
-        [28, 20, 16, BUTTON_HEIGHT, CHOICE_HEIGHT - 4],
-        0,
-    )
-    box = jnp.stack([box_x, box_y, width, box_h], axis=1).astype(jnp.int32)
-    box = jnp.where((kind == Kind.OPTION)[:, None], box[jnp.maximum(owner, 0)], box)
-    return jnp.where((kind == Kind.PAD)[:, None], 0, box)

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from curriculax.envs.webform.engine import TEXT_KINDS, Kind
-from curriculax.envs.webform.form import INPUT_X
+from curriculax.envs.webform.layout import INPUT_X
 from curriculax.envs.webform.text import decode
 
 _STYLE = """

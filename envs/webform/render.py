@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from curriculax.envs.webform.engine import TEXT_KINDS, FormState, Kind, shown_rows
-from curriculax.envs.webform.form import INPUT_X, PAGE_WIDTH, page_height
+from curriculax.envs.webform.layout import INPUT_X, PAGE_WIDTH, page_height
 from curriculax.envs.webform.text import ALPHABET, DIGIT_0, MAX_CHAR, UPPER_A
 from curriculax.types import Array
 

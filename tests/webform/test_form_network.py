@@ -53,7 +53,7 @@ def network_and_states():
     kinds = obs[:, : ENV.rows, OBS_COLUMNS.index("kind")]
     listed = obs[:, : ENV.rows, OBS_COLUMNS.index("visible")] > 0
     assert np.any(listed & (kinds == engine.Kind.SUGGESTION))  # an open autocomplete list
-    net = FormActorCritic(rows=ENV.rows, slots=ENV.slots)
+    net = FormActorCritic(rows=ENV.rows, slots=ENV.slots, spec=ENV.policy_description())
     variables = net.init(jax.random.key(0), None, jnp.asarray(obs[None, :1]), jnp.zeros((1, 1)))
     return net, variables, obs, masks
 
@@ -90,11 +90,14 @@ def test_auto_network_of_a_form_is_the_pointer_network_and_misuse_is_rejected():
     trainer = PPO(PPOConfig(num_envs=4, num_steps=4, total_timesteps=16), env, params)
     assert isinstance(trainer.network, FormActorCritic)
     assert (trainer.network.rows, trainer.network.slots) == (env.rows, env.slots)
+    assert trainer.network.spec == env.policy_description()
+    hash(trainer.network.spec)  # a static module attribute
     with pytest.raises(ValueError, match="feed-forward"):
         PPO(PPOConfig(num_envs=4, num_steps=4, total_timesteps=16, recurrent="gru"), env, params)
     grid, grid_params = curriculax.make("curriculax/Empty-5x5-v0")
+    grid_spaces = grid.observation_space(grid_params), grid.action_space(grid_params)
+    with pytest.raises(ValueError, match="policy_description"):
+        make_network("form", *grid_spaces, 8, None)
     with pytest.raises(ValueError, match=r"\[N \+ K, 12 \+ 3K\]"):
-        make_network(
-            "form", grid.observation_space(grid_params), grid.action_space(grid_params), 8, None
-        )
-    assert form_sizes((7 + 4, len(OBS_COLUMNS) + 12)) == (7, 4)
+        make_network("form", *grid_spaces, 8, None, description=env.policy_description())
+    assert form_sizes((7 + 4, len(OBS_COLUMNS) + 12), ENV.policy_description()) == (7, 4)

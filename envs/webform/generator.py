@@ -1,0 +1,300 @@
+"""The web-form generator: a form's widgets, words, goal, instruction, pages and layout.
+
+``generate`` draws one ``FormLevel`` for a ``Form``'s static sizes from the (clipped)
+``FormParams``. Every random number comes from one uniform draw (``_Uniforms``), handed out in a
+fixed order: drawing more, or in another order, changes every level a key gives.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from curriculax.envs.webform import engine
+from curriculax.envs.webform.engine import FormLevel, Kind
+from curriculax.envs.webform.layout import MAX_JITTER, layout
+from curriculax.envs.webform.text import WORD_LETTERS, date_chars, encode, words_to_chars
+from curriculax.types import Array, PRNGKey
+
+if TYPE_CHECKING:
+    from curriculax.envs.webform.form import Form, FormParams
+
+#: Widget kinds, in the order of ``FormParams.kind_weights``.
+WIDGETS = ("text", "password", "checkbox", "radio", "select", "date", "autocomplete")
+_W_TEXT, _W_PASSWORD, _W_CHECKBOX, _W_RADIO, _W_SELECT, _W_DATE, _W_AUTO = range(7)
+#: Characters of a date (``mm/dd/yyyy``) and of a suggestion (two words).
+DATE_CHARS, SUGGESTION_CHARS = 10, 2 * WORD_LETTERS + 1
+#: Captions of Next and Submit (their rows' ``text``).
+NEXT_CAPTION, SUBMIT_CAPTION = "next", "submit"
+
+
+def generate(key: PRNGKey, params: FormParams, form: Form) -> FormLevel:
+    """Draws a form: widgets, their words and goal, the instruction, pages and layout.
+
+    Args:
+        key: the level's PRNG key.
+        params: the task distribution, already clipped into ``form.checked_bounds()``.
+        form: the env, for its static sizes (``max_widgets``, ``max_options``, ``max_words``,
+            ``max_pages``, ``max_distractors``, ``max_chars``, ``widgets``, ``rows``, ``slots``,
+            ``distinct_words``).
+
+    Returns:
+        The form as generated: its rows in page order, their boxes, start and goal, and the
+        instruction slots.
+    """
+    p = params
+    W, M, C = form.max_widgets, form.max_options, form.max_chars
+    B, P, D, N = 1 + M, form.max_pages, form.max_distractors, form.rows
+    draw = _Uniforms(key, W, M, form.max_words, form.distinct_words, D)
+    num_widgets = p.num_widgets if form.widgets is None else jnp.int32(len(form.widgets))
+    w_idx = jnp.arange(W)
+    w_valid = w_idx < num_widgets
+    if form.widgets is None:
+        weights = jnp.maximum(p.kind_weights, 0.0)
+        weights = jnp.where(jnp.sum(weights) > 0, weights, 1.0)
+        cdf = jnp.cumsum(weights) / jnp.sum(weights)
+        w_kind = jnp.sum(draw(W)[:, None] >= cdf[None, :-1], axis=1)  # inverse CDF
+    else:
+        fixed = [WIDGETS.index(k) for k in form.widgets] + [0] * (W - len(form.widgets))
+        w_kind = jnp.asarray(fixed, jnp.int32)
+        draw(W)
+    low = jnp.minimum(p.options_low, p.options_high)
+    n_opt = _ints(draw(W), low, p.options_high + 1)
+    listed = jnp.isin(w_kind, jnp.asarray([_W_CHECKBOX, _W_RADIO, _W_SELECT, _W_AUTO]))
+    o_valid = listed[:, None] & (jnp.arange(M)[None, :] < n_opt[:, None]) & w_valid[:, None]
+    auto = w_kind == _W_AUTO
+
+    # Distinct words: one per stride of the vocabulary, shuffled.
+    count = form.distinct_words
+    stride = p.vocab_size // count
+    words = 1 + jnp.arange(count) * stride + _ints(draw(count), 0, stride)
+    words = words[jnp.argsort(draw(count))]
+    label_word = words[:W]
+    option_first = words[W : W + W * M].reshape(W, M)
+    distractor_word = words[W + W * M :]
+    rest = _ints(draw(W, M, form.max_words), 1, p.vocab_size + 1)
+    rest = rest.at[:, :, 0].set(option_first)
+    option_chars, option_len = jax.vmap(
+        jax.vmap(lambda ws: words_to_chars(ws, p.words_per_value, C))
+    )(rest)  # [W, M, C], [W, M]
+    value_words = _ints(draw(W, form.max_words), 1, p.vocab_size + 1)
+    value_words = jnp.where(p.same_value, value_words[:1], value_words)
+    value_chars, value_len = jax.vmap(lambda ws: words_to_chars(ws, p.words_per_value, C))(
+        value_words
+    )
+    # Dates, mm/dd/yyyy (2000-2029, days 1-28 so every month has them), type as text.
+    dates = date_chars(_ints(draw(W), 1, 13), _ints(draw(W), 1, 29), _ints(draw(W), 2000, 2030))
+    if C >= DATE_CHARS:  # else the form has no date fields (``__init__``)
+        date = w_kind == _W_DATE
+        dated = jnp.zeros((W, C), jnp.int32).at[:, :DATE_CHARS].set(dates)
+        value_chars = jnp.where(date[:, None], dated, value_chars)
+        value_len = jnp.where(date, DATE_CHARS, value_len)
+    # Suggestions: two words, the first distinct (the instruction names it), the second any.
+    second = _ints(draw(W, M), 1, p.vocab_size + 1)
+    suggestion_chars, suggestion_len = jax.vmap(
+        jax.vmap(lambda a, b: words_to_chars(jnp.stack([a, b]), 2, C))
+    )(option_first, second)
+    option_chars = jnp.where(auto[:, None, None], suggestion_chars, option_chars)
+    option_len = jnp.where(auto[:, None], suggestion_len, option_len)
+
+    # Instructed widgets and their goal.
+    order = jnp.argsort(jnp.where(w_valid, draw(W), 2.0))
+    rank = jnp.zeros(W, jnp.int32).at[order].set(jnp.arange(W))
+    instructed = w_valid & (rank < jnp.minimum(p.num_instructed, num_widgets))
+    ticks = (draw(W, M) < 0.5) & o_valid
+    pick = _ints(draw(W), 0, n_opt)
+    goal_on = jnp.where(
+        (w_kind == _W_CHECKBOX)[:, None], ticks, jnp.arange(M)[None, :] == pick[:, None]
+    )
+    # An autocomplete field's goal is its picked suggestion's text, typed or chosen.
+    picked_chars = option_chars[w_idx, pick]  # [W, C]
+    value_chars = jnp.where(auto[:, None], picked_chars, value_chars)
+    value_len = jnp.where(auto, option_len[w_idx, pick], value_len)
+    goal_on = goal_on & o_valid & instructed[:, None] & ~auto[:, None]
+    texty = jnp.isin(w_kind, jnp.asarray([_W_TEXT, _W_PASSWORD, _W_DATE, _W_AUTO]))
+    goal_text = texty & instructed
+    prefilled = instructed & (draw(W) < p.prefill)
+
+    # Instruction slots: (label, value) per text/radio/select, per ticked checkbox.
+    slot_on = jnp.where(
+        (w_kind == _W_CHECKBOX)[:, None],
+        goal_on,
+        (jnp.arange(M)[None, :] == 0) & instructed[:, None],
+    )  # [W, M]
+    chosen = jnp.sum(jnp.where(goal_on, jnp.arange(M)[None, :], 0), axis=1)
+    # ... an autocomplete's slot: the first word of its suggestion (the "airport code").
+    code = jnp.where(jnp.arange(C) < WORD_LETTERS, picked_chars, 0)
+    typed_chars = jnp.where(auto[:, None], code, value_chars)
+    typed_len = jnp.where(auto, WORD_LETTERS, value_len)
+    slot_chars = jnp.where(
+        (w_kind == _W_CHECKBOX)[:, None, None],
+        option_chars,
+        jnp.where(
+            texty[:, None, None],
+            typed_chars[:, None, :],
+            option_chars[w_idx, chosen][:, None, :],
+        ),
+    )
+    slot_len = jnp.where(
+        (w_kind == _W_CHECKBOX)[:, None],
+        option_len,
+        jnp.where(texty[:, None], typed_len[:, None], option_len[w_idx, chosen][:, None]),
+    )
+    # Named pairs first, in random order; at most K of them (``slots``).
+    slot_order = jnp.argsort(jnp.where(slot_on.reshape(-1), draw(W * M), 2.0))[: form.slots]
+    slot_valid = slot_on.reshape(-1)[slot_order]
+    field_word = jnp.where(slot_valid, jnp.repeat(label_word, M)[slot_order], 0)
+    slot_value = jnp.where(slot_valid[:, None], slot_chars.reshape(W * M, C)[slot_order], 0)
+    slot_len = jnp.where(slot_valid, slot_len.reshape(-1)[slot_order], 0)
+
+    # Pages and layout: widgets in (maybe shuffled) order, split evenly over the pages.
+    shuffle = draw(1)[0] < p.layout_shuffle
+    position = jnp.where(shuffle, rank, w_idx)  # rank: a random order of valid widgets
+    num_pages = jnp.minimum(p.num_pages, num_widgets)
+    w_page = position * num_pages // num_widgets
+    jitter = jnp.where(shuffle, _ints(draw(W), 0, MAX_JITTER + 1), 0)
+
+    # Rows: per widget a header then its options; then Next/Submit per page; distractors.
+    header_kind = jnp.asarray(
+        [Kind.TEXT, Kind.PASSWORD, Kind.HEADING, Kind.HEADING, Kind.SELECT, Kind.DATE,
+         Kind.AUTOCOMPLETE], jnp.int32,
+    )[w_kind]  # fmt: skip
+    option_kind = jnp.asarray(
+        [Kind.PAD, Kind.PAD, Kind.CHECKBOX, Kind.RADIO, Kind.OPTION, Kind.PAD,
+         Kind.SUGGESTION], jnp.int32,
+    )[w_kind]  # fmt: skip
+    block_kind = jnp.concatenate(
+        [
+            jnp.where(w_valid, header_kind, Kind.PAD)[:, None],
+            jnp.where(o_valid, option_kind[:, None], Kind.PAD),
+        ],
+        axis=1,
+    )  # [W, B]
+    label_chars, _ = jax.vmap(lambda w: words_to_chars(w[None], 1, C))(label_word)
+    block_text = jnp.concatenate([label_chars[:, None], option_chars], axis=1)
+    block_word = jnp.concatenate([label_word[:, None], option_first], axis=1)
+    block_on_goal = jnp.concatenate([jnp.zeros((W, 1), bool), goal_on], axis=1)
+    block_value = (
+        jnp.zeros((W, B, C), jnp.int32).at[:, 0].set(jnp.where(goal_text[:, None], value_chars, 0))
+    )
+    block_len = jnp.zeros((W, B), jnp.int32).at[:, 0].set(jnp.where(goal_text, value_len, 0))
+    block_order = position[:, None] * B + jnp.arange(B)[None, :]
+
+    page_idx = jnp.arange(P)
+    button_kind = jnp.where(
+        page_idx < num_pages - 1,
+        Kind.NEXT,
+        jnp.where(page_idx == num_pages - 1, Kind.SUBMIT, Kind.PAD),
+    )
+    caption_next = text_to_chars(NEXT_CAPTION, C)
+    caption_submit = text_to_chars(SUBMIT_CAPTION, C)
+    button_text = jnp.where(
+        (button_kind == Kind.NEXT)[:, None], caption_next[None], caption_submit[None]
+    )
+    d_idx = jnp.arange(D)
+    d_valid = d_idx < p.num_distractors
+    d_page = _ints(draw(D), 0, num_pages)
+    d_text, _ = jax.vmap(lambda w: words_to_chars(w[None], 1, C))(distractor_word)
+    d_key = draw(D)
+
+    def flat(x):
+        return x.reshape(W * B, *x.shape[2:])
+
+    kind = jnp.concatenate(
+        [flat(block_kind), button_kind, jnp.where(d_valid, Kind.DISTRACTOR, Kind.PAD)]
+    ).astype(jnp.int32)
+    text = jnp.concatenate([flat(block_text), button_text, d_text])
+    word = jnp.concatenate([flat(block_word), jnp.zeros(P, jnp.int32), distractor_word])
+    page = jnp.concatenate([jnp.repeat(w_page, B), page_idx, jnp.where(d_valid, d_page, 0)])
+    page = page.astype(jnp.int32)
+    sort_key = jnp.concatenate(
+        [
+            page[: W * B] * 100_000.0 + flat(block_order),
+            page_idx * 100_000.0 + 50_000.0 + 1.0,
+            page[W * B + P :] * 100_000.0 + 50_000.0 + d_key,
+        ]
+    )
+    sort_key = jnp.where(kind == Kind.PAD, 1e9 + jnp.arange(N), sort_key)
+    perm = jnp.argsort(sort_key)
+    new_of_old = jnp.zeros(N, jnp.int32).at[perm].set(jnp.arange(N))
+    header_old = jnp.repeat(w_idx * B, B)
+    owner_old = jnp.concatenate(
+        [
+            jnp.where(jnp.tile(jnp.arange(B), W) > 0, header_old, -1),
+            jnp.full(P + D, -1),
+        ]
+    )
+    owned = jnp.asarray([Kind.CHECKBOX, Kind.RADIO, Kind.OPTION, Kind.SUGGESTION])
+    owner_old = jnp.where(jnp.isin(kind, owned), owner_old, -1)
+    owner = jnp.where(owner_old >= 0, new_of_old[jnp.maximum(owner_old, 0)], -1)[perm]
+    kind, text, word, page = kind[perm], text[perm], word[perm], page[perm]
+    pad = kind == Kind.PAD
+    text, word = jnp.where(pad[:, None], 0, text), jnp.where(pad, 0, word)
+    widget_jitter = jnp.concatenate([jnp.repeat(jitter, B), jnp.zeros(P + D, jnp.int32)])[perm]
+    goal_on = jnp.concatenate([flat(block_on_goal), jnp.zeros(P + D, bool)])[perm]
+    goal_value = jnp.concatenate([flat(block_value), jnp.zeros((P + D, C), jnp.int32)])[perm]
+    goal_len = jnp.concatenate([flat(block_len), jnp.zeros(P + D, jnp.int32)])[perm]
+    pre = jnp.concatenate([jnp.repeat(prefilled, B), jnp.zeros(P + D, bool)])[perm]
+    on = goal_on & pre
+    value = jnp.where(pre[:, None], goal_value, 0)
+    value_len = jnp.where(pre, goal_len, 0)
+    radio_heading = jnp.zeros(N, bool).at[owner].max(kind == Kind.RADIO, mode="drop")
+    scored = engine.is_kind(kind, (*engine.TEXT_KINDS, Kind.CHECKBOX, Kind.SELECT)) | (
+        (kind == Kind.HEADING) & radio_heading
+    )
+    box = layout(kind, page, owner, widget_jitter)
+    return FormLevel(
+        kind=kind,
+        text=text,
+        word=word,
+        owner=owner,
+        page=page,
+        box=box,
+        value=value,
+        value_len=value_len,
+        on=on,
+        goal_value=goal_value,
+        goal_len=goal_len,
+        goal_on=goal_on,
+        scored=scored,
+        field_word=field_word,
+        slot_value=slot_value,
+        slot_len=slot_len,
+        slot_valid=slot_valid,
+        num_pages=num_pages.astype(jnp.int32),
+    )
+
+
+class _Uniforms:
+    """All of a form's randomness from one uniform draw, handed out in consecutive slices.
+
+    One RNG call compiles several times faster than a dozen ``randint`` calls with traced bounds.
+    """
+
+    def __init__(self, key: PRNGKey, w: int, o: int, words: int, distinct: int, d: int) -> None:
+        total = w * (9 + 3 * o + o * words + words) + 2 * distinct + 2 * d + 1
+        self._u = jax.random.uniform(key, (total,))
+        self._at = 0
+
+    def __call__(self, *shape: int) -> Array:
+        size = int(np.prod(shape))
+        if self._at + size > self._u.shape[0]:
+            raise AssertionError("form generator drew more uniforms than it reserved")
+        out = self._u[self._at : self._at + size].reshape(shape)
+        self._at += size
+        return out
+
+
+def _ints(u: Array, low: Array, high: Array) -> Array:
+    """Integers uniform in ``[low, high)`` from uniforms ``u`` in ``[0, 1)``."""
+    span = jnp.maximum(high - low, 1)
+    return (low + jnp.minimum(jnp.floor(u * span).astype(jnp.int32), span - 1)).astype(jnp.int32)
+
+
+def text_to_chars(text: str, width: int) -> Array:
+    """Character codes of ``text`` (``text.encode``) padded to ``width`` (a constant)."""
+    codes = encode(text)[:width]
+    return jnp.asarray(codes + [0] * (width - len(codes)), jnp.int32)

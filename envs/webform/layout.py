@@ -1,0 +1,90 @@
+"""Page geometry of the web forms: where each row's box lies, in pixels.
+
+The generator (``generator.py``) places every row with ``layout``; the HTML export (``html.py``)
+and the array renderer (``render.py``) draw the page with the same numbers, so the table's boxes,
+the exported page and the rendered image agree.
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+
+from curriculax.envs.webform import engine
+from curriculax.envs.webform.engine import Kind
+from curriculax.types import Array
+
+# Page geometry, pixels (the exported HTML uses the same numbers).
+PAGE_WIDTH = 640
+INPUT_X = 136
+INPUT_WIDTH = 480
+MAX_JITTER = 16
+ROW_HEIGHT = {Kind.TEXT: 36, Kind.PASSWORD: 36, Kind.SELECT: 36, Kind.HEADING: 28}
+SELECT_WIDTH, SUGGESTION_WIDTH = 200, 240
+CHOICE_HEIGHT = 24
+BUTTON_WIDTH, BUTTON_HEIGHT, BUTTON_GAP = 100, 28, 12
+TOP = 16
+
+
+def page_height(max_widgets: int, max_options: int) -> int:
+    """Pixel height of a page that fits the tallest form (every widget a group)."""
+    group = ROW_HEIGHT[Kind.TEXT] + max_options * CHOICE_HEIGHT  # an autocomplete's is tallest
+    return TOP + max_widgets * group + 2 * BUTTON_HEIGHT
+
+
+def layout(kind: Array, page: Array, owner: Array, jitter: Array) -> Array:
+    """Boxes of a form's rows: widgets stacked down each page, buttons in a bar below them.
+
+    Args:
+        kind: int32 [N], a ``Kind`` per row, in page order.
+        page: int32 [N], the page each row is on.
+        owner: int32 [N], an option's ``<select>`` row (an option gets its select's box).
+        jitter: int32 [N], the row's shift to the right, in pixels (0 to ``MAX_JITTER``).
+
+    Returns:
+        int32 [N, 4]: ``x, y, width, height`` per row; zeros for padding rows.
+    """
+    n = kind.shape[0]
+    boxes = engine.is_kind(kind, engine.TEXT_KINDS)
+    height = jnp.select(
+        [
+            boxes | (kind == Kind.SELECT),
+            kind == Kind.HEADING,
+            jnp.isin(kind, jnp.asarray([Kind.CHECKBOX, Kind.RADIO, Kind.SUGGESTION])),
+        ],
+        [ROW_HEIGHT[Kind.TEXT], ROW_HEIGHT[Kind.HEADING], CHOICE_HEIGHT],
+        0,
+    )
+    button = jnp.isin(kind, jnp.asarray([Kind.NEXT, Kind.SUBMIT, Kind.DISTRACTOR]))
+    idx = jnp.arange(n)
+    same_page = page[:, None] == page[None, :]
+    before = idx[None, :] < idx[:, None]
+    y = TOP + jnp.sum(jnp.where(same_page & before, height[None, :], 0), axis=1)
+    page_end = TOP + jnp.sum(jnp.where(same_page, height[None, :], 0), axis=1)
+    buttons_before = jnp.sum(same_page & before & button[None, :], axis=1)
+    x = INPUT_X + jitter
+    box_x = jnp.select(
+        [button, kind == Kind.HEADING],
+        [16 + buttons_before * (BUTTON_WIDTH + BUTTON_GAP), 8 + jitter],
+        x,
+    )
+    box_y = jnp.where(button, page_end + 8, y + jnp.where(height >= 36, 4, 2))
+    width = jnp.select(
+        [
+            boxes,
+            kind == Kind.SELECT,
+            kind == Kind.HEADING,
+            jnp.isin(kind, jnp.asarray([Kind.CHECKBOX, Kind.RADIO])),
+            button,
+            kind == Kind.SUGGESTION,
+        ],
+        [INPUT_WIDTH, SELECT_WIDTH, 300, 16, BUTTON_WIDTH, SUGGESTION_WIDTH],
+        0,
+    )
+    box_h = jnp.select(
+        [height >= 36, kind == Kind.HEADING, width == 16, button, kind == Kind.SUGGESTION],
+        [28, 20, 16, BUTTON_HEIGHT, CHOICE_HEIGHT - 4],
+        0,
+    )
+    box = jnp.stack([box_x, box_y, width, box_h], axis=1).astype(jnp.int32)
+    box = jnp.where((kind == Kind.OPTION)[:, None], box[jnp.maximum(owner, 0)], box)
+    return jnp.where((kind == Kind.PAD)[:, None], 0, box)
