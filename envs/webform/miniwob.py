@@ -25,16 +25,19 @@ password names both boxes; click-checkboxes' ``target i`` fields name the group;
 
 Actions reach the page as WebDriver actions on MiniWoB++'s elements, exactly as the browser check
 plays the mock's own pages (``browser.Chromium``): MiniWoB++'s element actions cannot clear a box,
-and its typing starts with a JavaScript click that toggles a checkbox. Reward and success are
-MiniWoB++'s (``raw_reward`` in ``info``; ``reward`` is its time-scaled reward). The mock's step
-budget (``max_steps``) ends a bridge episode the way MiniWoB++'s 10 s timer would (raw reward -1),
-so both stop at the same step; MiniWoB++'s own timer still runs. MiniWoB++ reuses its page
-between episodes, so an episode would start with the previous one's focus (its first starts on
-the body); the bridge blurs it at every reset, so every episode starts as the first.
+and its typing starts with a JavaScript click that toggles a checkbox. One addition: a click on a
+text box is followed by End, because the mock's click leaves the caret after the text and a click
+at the centre of MiniWoB++'s narrow boxes can land inside it (``MiniWoBPage.act``). Reward and
+success are MiniWoB++'s (``raw_reward`` in ``info``; ``reward`` is its time-scaled reward). The
+mock's step budget (``max_steps``) ends a bridge episode the way MiniWoB++'s 10 s timer would (raw
+reward -1), so both stop at the same step; MiniWoB++'s own timer still runs. MiniWoB++ reuses its
+page between episodes, so an episode would start with the previous one's focus (its first starts
+on the body); the bridge blurs it at every reset, so every episode starts as the first.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import zlib
@@ -45,7 +48,7 @@ import gymnasium
 import numpy as np
 
 from curriculax.envs.webform.browser import CHROMEDRIVER, CHROMIUM, Chromium, PageState
-from curriculax.envs.webform.engine import BODY, FormLevel, Kind
+from curriculax.envs.webform.engine import BODY, TEXT_KINDS, Action, FormLevel, Kind
 from curriculax.envs.webform.text import MAX_VOCAB, encode
 
 #: The curriculax ids whose task MiniWoB++ has, and that task's name there.
@@ -346,6 +349,23 @@ class MiniWoBPage(Chromium):
                 "return arguments[0].options[arguments[1]];", element, int(self.options[row])
             )
         return element
+
+    def act(self, kind: int, row: int, slot: int, level: Any) -> None:
+        """``Chromium.act``; a click on a text box then presses End.
+
+        The mock's click leaves the caret after the box's text (its own pages' boxes are wider
+        than twice their longest text, so a click at the centre lands there); MiniWoB++'s
+        128-px boxes put a centre click inside a longer text, so the bridge moves the caret to
+        the end as the mock's action means (found by the 100-episode sweep: typing after such a
+        click inserted mid-text).
+        """
+        from selenium.common.exceptions import WebDriverException
+        from selenium.webdriver.common.keys import Keys
+
+        super().act(kind, row, slot, level)
+        if kind == Action.CLICK and int(np.asarray(level.kind)[row]) in TEXT_KINDS:
+            with contextlib.suppress(WebDriverException):  # a refused click: no caret
+                self.element(row).send_keys(Keys.END)
 
     def read_page(self) -> dict[str, Any]:
         """Values, flags and focus by row, and MiniWoB++'s ``done`` and rewards."""

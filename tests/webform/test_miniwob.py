@@ -162,3 +162,26 @@ def test_a_policy_is_scored_on_the_pages_and_on_the_same_episodes_in_the_mock(av
     assert out["page_success"] == out["mock_success"]
     with pytest.raises(ValueError, match="is not a MiniWoB\\+\\+ bridge"):
         evaluate_pages(trainer, net_params, "curriculax/ClickOption-v0")
+
+
+@pytest.mark.browser
+def test_a_click_on_a_box_leaves_the_caret_after_its_text_as_in_the_mock(available):
+    # EnterText seed 45 asks for "Vanda": typed twice, the text outruns half of MiniWoB++'s
+    # 128-px box, so a click at its centre lands inside the text; typing must still append.
+    form, _, start, advance = _mock_programs("curriculax/EnterText-v0")
+    bridge = miniwob.MiniWoBBridge("curriculax/EnterText-v0")
+    try:
+        bridge.reset(seed=45)
+        state, *_ = start(bridge.imported.level)
+        type_value = engine.encode_action(
+            engine.Action.TYPE, 0, 0, rows=form.rows, slots=form.slots
+        )
+        click = engine.encode_action(engine.Action.CLICK, 0, rows=form.rows, slots=form.slots)
+        for action in (type_value, type_value, click, type_value):
+            state, *_ = advance(state, action)
+            bridge.step(action)
+        value = mock_page_state(state).values[0]
+        assert value == 3 * bridge.imported.fields[0][1]
+        assert mock_page_state(bridge.state).values[0] == value
+    finally:
+        bridge.close()
