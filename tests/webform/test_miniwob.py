@@ -4,8 +4,8 @@ Each episode is a seeded MiniWoB++ episode of a mirrored task, imported into the
 curriculax form (``from_miniwob``); the same actions (the oracle's on even seeds, random allowed
 ones on odd seeds) then run in the mock and through the bridge on the real page. After every
 step the observation, the end and the raw reward must be equal, and the text in every box and
-every flag equal the page's. The default suite runs a few episodes per task; the slow tier the
-issue's 100 (``-m slow``).
+every flag equal the page's. The default suite runs two episodes per task (one oracle, one
+random); the slow tier the issue's 100 (``-m slow``).
 
 Needs the ``miniwob`` package, Debian's ``chromium`` and ``chromium-driver``; ``.ci/run``
 installs them. Without them the browser tests skip locally and fail under CI.
@@ -26,7 +26,7 @@ from curriculax.envs.webform import engine, miniwob
 from curriculax.envs.webform.browser import mock_page_state
 from curriculax.envs.webform.oracle import oracle_action
 
-EPISODES, SLOW_EPISODES = 3, 100
+EPISODES, SLOW_EPISODES = 2, 100
 
 
 def test_bridge_ids_are_gymnasium_ids_for_every_mirrored_task():
@@ -156,9 +156,9 @@ def test_a_policy_is_scored_on_the_pages_and_on_the_same_episodes_in_the_mock(av
     net_params = trainer.init_params(jax.random.key(0))  # untrained: fails and wins by chance
     # Sampled actions (the same key for the page and the mock), so outcomes vary by episode.
     out = evaluate_pages(
-        trainer, net_params, "curriculax/MiniWoB-ClickOption-v0", episodes=3, greedy=False
+        trainer, net_params, "curriculax/MiniWoB-ClickOption-v0", episodes=2, greedy=False
     )
-    assert out["episodes"] == 3 and out["disagreements"] == 0, out
+    assert out["episodes"] == 2 and out["disagreements"] == 0, out
     assert out["page_success"] == out["mock_success"]
     with pytest.raises(ValueError, match="is not a MiniWoB\\+\\+ bridge"):
         evaluate_pages(trainer, net_params, "curriculax/ClickOption-v0")
