@@ -47,7 +47,7 @@ from typing import Any, ClassVar
 import gymnasium
 import numpy as np
 
-from curriculax.envs.webform.browser import CHROMEDRIVER, CHROMIUM, Chromium, PageState
+from curriculax.envs.webform.browser import CHROMEDRIVER, CHROMIUM, Chromium
 from curriculax.envs.webform.engine import BODY, TEXT_KINDS, Action, FormLevel, Kind
 from curriculax.envs.webform.text import MAX_VOCAB, encode
 
@@ -306,7 +306,7 @@ _READ = """
 const rows = arguments[0];
 const out = {values: {}, on: {}, focus: -1};
 const a = document.activeElement;
-for (const [row, selector, option, kind] of rows) {
+for (const [row, selector, option] of rows) {
   const el = document.querySelector(selector);
   if (!el) continue;
   if (el === a && option < 0) out.focus = row;
@@ -329,12 +329,11 @@ class MiniWoBPage(Chromium):
         driver: the ``miniwob`` env's WebDriver.
         selectors: a CSS selector per row (empty for padding).
         options: each option row's index in its select (-1 for other rows).
-        kinds: each row's ``Kind``.
     """
 
-    def __init__(self, driver: Any, selectors: list[str], options: np.ndarray, kinds) -> None:
+    def __init__(self, driver: Any, selectors: list[str], options: np.ndarray) -> None:
         super().__init__(driver)
-        self.selectors, self.options, self.kinds = selectors, options, kinds
+        self.selectors, self.options = selectors, options
 
     def element(self, row: int) -> Any:
         """The element of ``row`` (an option: its select's ``options[j]``)."""
@@ -369,19 +368,11 @@ class MiniWoBPage(Chromium):
 
     def read_page(self) -> dict[str, Any]:
         """Values, flags and focus by row, and MiniWoB++'s ``done`` and rewards."""
-        rows = [
-            [i, s, int(self.options[i]), int(self.kinds[i])]
-            for i, s in enumerate(self.selectors)
-            if s
-        ]
+        rows = [[i, s, int(self.options[i])] for i, s in enumerate(self.selectors) if s]
         out = self.driver.execute_script(_READ, rows)
         out["values"] = {int(k): v for k, v in out["values"].items()}
         out["on"] = {int(k): bool(v) for k, v in out["on"].items()}
         return out
-
-    def page_state(self, out: dict[str, Any], ended: int) -> PageState:
-        """``read_page``'s result in the terms of the browser check's ``PageState``."""
-        return PageState(out["values"], out["on"], 0, ended, int(out["focus"]), None)
 
 
 def _page_env(task: str) -> Any:
@@ -476,7 +467,7 @@ class MiniWoBBridge(gymnasium.Env):
         self.imported = from_miniwob(self._env, obs, self.form)
         level = self.imported.level
         self._page = MiniWoBPage(
-            self._env.instance.driver, self.imported.selectors, self.imported.options, level.kind
+            self._env.instance.driver, self.imported.selectors, self.imported.options
         )
         self.state = self._start(level)
         self._steps = 0
