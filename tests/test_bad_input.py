@@ -177,7 +177,7 @@ def _batched_step(env_id, actions):
     env, params = curriculax.make(env_id)
     actions = jnp.asarray(actions)
     keys = jax.random.split(KEY, 1)[jnp.zeros(len(actions), jnp.int32)]  # the same key for all
-    _, state = jax.vmap(env.reset, (0, None))(keys, params)
+    _, state = jax.jit(jax.vmap(env.reset, (0, None)))(keys, params)  # one compile, not one per op
     return jax.jit(jax.vmap(env.step, (0, 0, 0, None)))(keys, state, actions, params)
 
 

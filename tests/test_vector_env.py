@@ -139,7 +139,14 @@ print("async ok")
 
 
 @pytest.mark.parametrize(
-    "env_id", ["curriculax/DoorKey-5x5-v0", "curriculax/StumpTracks-v0", "curriculax/EnterText-v0"]
+    "env_id",
+    [
+        "curriculax/DoorKey-5x5-v0",
+        # the same spawn path for the other families: three compiles each (two workers, the
+        # parent), 20-35 s of the default suite's budget
+        pytest.param("curriculax/StumpTracks-v0", marks=pytest.mark.slow),
+        pytest.param("curriculax/EnterText-v0", marks=pytest.mark.slow),
+    ],
 )
 def test_async_make_vec_resets_and_steps_with_default_arguments(env_id):
     result = subprocess.run(

@@ -39,7 +39,9 @@ print(json.dumps(out))
 def _train_on(devices: int, steps: int) -> dict:
     """Trains on the first of ``devices`` XLA host devices, then on all of them."""
     env = dict(os.environ)
-    env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
+    # keep the suite's fast-compile XLA flags (conftest.py); add the device count
+    flags = os.environ.get("XLA_FLAGS", "")
+    env["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={devices}".strip()
     env["JAX_PLATFORMS"] = "cpu"
     out = subprocess.run(
         [sys.executable, "-c", SCRIPT, str(devices), str(steps)],

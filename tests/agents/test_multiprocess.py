@@ -65,7 +65,9 @@ def free_port() -> int:
 
 def command(argv: list[str], devices: int = 1) -> tuple[list[str], dict[str, str]]:
     env = dict(os.environ, JAX_PLATFORMS="cpu")
-    env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
+    # keep the suite's fast-compile XLA flags (conftest.py); add the device count
+    flags = os.environ.get("XLA_FLAGS", "")
+    env["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={devices}".strip()
     return [sys.executable, "-m", "curriculax", *argv], env
 
 
@@ -132,6 +134,7 @@ def test_two_processes_train_what_one_process_with_two_devices_trains(tmp_path):
     assert not (tmp_path / "two" / "checkpoint.ckpt.tmp").exists()
 
 
+@pytest.mark.slow  # 5 process starts, each compiling PLR: ~3 min of the default suite's 15
 def test_two_processes_with_plr_stopped_and_resumed_end_as_one_uninterrupted_run(tmp_path):
     two = tmp_path / "two"
     outputs = run_processes([*PLR, "--stop-after-updates", "4"], two)

@@ -55,12 +55,11 @@ def test_statistics_are_those_of_every_collected_observation_untouched_by_adam()
     env, params = curriculax.make("curriculax/Empty-5x5-v0")
     train = make_train(CONFIG, env, params)
     update = jax.jit(train.update)
-    start = train.init(jax.random.key(0))
+    start = jax.jit(train.init)(jax.random.key(0))
     first, _ = update(start)
     second, _ = update(first)
-    seen = np.concatenate(
-        [np.asarray(rollout_observations(train, r), np.float64) for r in (start, first)]
-    )
+    observations = jax.jit(lambda r: rollout_observations(train, r))  # one compile for both
+    seen = np.concatenate([np.asarray(observations(r), np.float64) for r in (start, first)])
     stats = second.params[OBS_NORM][NORMALIZER]
     # exact after two updates only if the merge is right and the gradient steps between the
     # two merges left the statistics alone (after one, any prior statistics give the same)

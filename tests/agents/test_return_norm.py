@@ -5,6 +5,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 import curriculax
 from curriculax.agents.ppo import PPOConfig, make_train
@@ -46,30 +47,48 @@ def test_rewards_are_divided_by_the_std_of_every_discounted_return_so_far():
     assert np.max(np.abs(np.asarray(scaled))) <= REWARD_CLIP
 
 
-def test_ppo_scales_its_rewards_and_keeps_the_statistics_across_updates():
+#: The walker (a fall costs -100, so raw returns are far from unit scale), 8 envs x 32 steps.
+WALKER = dict(total_timesteps=4 * 8 * 32, num_envs=8, num_steps=32, num_minibatches=2, gamma=GAMMA)
+
+
+@pytest.fixture(scope="module")
+def walker_updates():
+    """Two updates with return normalisation (one compile, shared by the tests).
+
+    Returns:
+        ``(rollouts, runner, first_metrics, config)``: each update's rewards and episode ends
+        ([T, N] each, recorded from the same state the update starts from), the runner after
+        both updates and the first update's metrics.
+    """
     env, params = curriculax.make("curriculax/StumpTracks-v0")
-    config = PPOConfig(
-        total_timesteps=4 * 8 * 16,
-        num_envs=8,
-        num_steps=16,
-        num_minibatches=2,
-        normalize_returns=True,
-        gamma=GAMMA,
-    )
+    config = PPOConfig(**WALKER, normalize_returns=True)
     train = make_train(config, env, params)
     update = jax.jit(train.update)
-    runner = train.init(jax.random.key(0))
+    runner = jax.jit(train.init)(jax.random.key(0))
     assert float(runner.return_norm.stats["count"]) == 0
-    rollouts = []
-    for _ in range(2):
+
+    @jax.jit
+    def next_rollout(runner):
+        """The rewards and episode ends the next ``update(runner)`` trains on (its first steps:
+        the key split, the pool refill, the rollout)."""
         key, refill_key, _ = jax.random.split(runner.key, 3)
         vec_state = train.venv.refill(refill_key, runner.vec_state, train.env_params)
         start = runner.replace(key=key, vec_state=vec_state)
         _, batch, _, _ = train._rollout(start, train.env_params)
-        rollouts.append(
-            (np.asarray(batch.reward, np.float64), np.asarray(batch.terminated | batch.truncated))
-        )
-        runner, _ = update(runner)
+        return batch.reward, batch.terminated | batch.truncated
+
+    rollouts, metrics = [], []
+    for _ in range(2):
+        reward, done = next_rollout(runner)
+        rollouts.append((np.asarray(reward, np.float64), np.asarray(done)))
+        runner, step_metrics = update(runner)
+        metrics.append(step_metrics)
+    return rollouts, runner, metrics[0], config
+
+
+@pytest.mark.slow  # the walker PPO compiles (~50 s); the option is off by default
+def test_ppo_scales_its_rewards_and_keeps_the_statistics_across_updates(walker_updates):
+    rollouts, runner, _, config = walker_updates
     seen = []
     discounted = np.zeros(config.num_envs)
     for reward, done in rollouts:
@@ -88,17 +107,17 @@ def test_ppo_scales_its_rewards_and_keeps_the_statistics_across_updates():
 def test_without_the_option_the_runner_carries_no_return_state():
     env, params = curriculax.make("curriculax/Empty-5x5-v0")
     train = make_train(PPOConfig(total_timesteps=512, num_envs=8, num_steps=64), env, params)
-    assert train.init(jax.random.key(0)).return_norm is None
+    runner = jax.eval_shape(train.init, jax.random.key(0))  # the structure, nothing run
+    assert runner.return_norm is None
 
 
-def test_the_value_targets_are_built_from_the_normalised_rewards():
+@pytest.mark.slow  # the walker PPO compiles (~50 s); the option is off by default
+def test_the_value_targets_are_built_from_the_normalised_rewards(walker_updates):
+    _, _, normalised, _ = walker_updates
     env, params = curriculax.make("curriculax/StumpTracks-v0")
-    base = dict(total_timesteps=8 * 32, num_envs=8, num_steps=32, num_minibatches=2)
-    losses = {}
-    for normalize in (False, True):
-        train = make_train(PPOConfig(**base, normalize_returns=normalize), env, params)
-        _, metrics = jax.jit(train.update)(train.init(jax.random.key(0)))
-        losses[normalize] = float(metrics["value_loss"])
+    train = make_train(PPOConfig(**WALKER), env, params)
+    _, raw = jax.jit(lambda key: train.update(train.init(key)))(jax.random.key(0))
+    losses = {True: float(normalised["value_loss"]), False: float(raw["value_loss"])}
     # the same rollout either way (same key, same first policy); a fall's -100 makes the raw
     # returns' scale >> 1, so value targets from rewards / std give a far smaller value loss
     assert losses[True] < 0.1 * losses[False], losses

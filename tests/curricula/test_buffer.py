@@ -87,6 +87,7 @@ def test_sampling_an_empty_buffer_is_a_clear_error():
 
 def test_insert_keeps_exactly_the_top_k_and_survivors_keep_their_slots():
     rng = np.random.default_rng(0)
+    insert = jax.jit(buf.insert)  # one small compile per batch size, not one per primitive
     b = buf.init_buffer(TEMPLATE, 8)
     seen_scores: list[float] = []
     ids = 0
@@ -95,7 +96,7 @@ def test_insert_keeps_exactly_the_top_k_and_survivors_keep_their_slots():
         scores = rng.normal(size=n).astype(np.float32)
         stored = np.asarray(b.levels["cells"][:, 0])
         before = {int(stored[i]) for i in np.flatnonzero(np.asarray(b.filled))}
-        b, slots = buf.insert(
+        b, slots = insert(
             b, _levels(np.arange(ids, ids + n)), jnp.asarray(scores), jnp.full(n, -jnp.inf)
         )
         ids += n

@@ -19,7 +19,8 @@ FAMILIES = {
     "curriculax/LoginUser-v0": (10, 8),
     "curriculax/Form-v0": (20, 10),
 }
-FAST = {("curriculax/Maze-v0", "alpgmm"), ("curriculax/Form-v0", "adr")}
+#: In the default suite: both teachers on the family that compiles fastest (the rest `slow`).
+FAST = {("curriculax/Maze-v0", "alpgmm"), ("curriculax/Maze-v0", "adr")}
 CASES = [
     pytest.param(env_id, name, marks=() if (env_id, name) in FAST else pytest.mark.slow)
     for env_id in FAMILIES
@@ -77,16 +78,20 @@ def test_an_adr_round_over_friction_changes_the_episodes_it_trains_on():
     env, params = curriculax.make("curriculax/StumpTracks-v0", max_steps=32)
     low, high = env.param_bounds()["terrain_friction"]
     config = PPOConfig(total_timesteps=4 * 16 * 2, num_envs=4, num_steps=16, num_minibatches=2)
+    teacher = make_teacher(
+        "adr", env, params, dims=["terrain_friction"], initial=[low], boundary_prob=0.0
+    )
+    train = make_train(config, env, params, teacher=teacher)
+    one_round = jax.jit(lambda r: train.run(r, 1, 0)[0])  # one program for both frictions
+    start = jax.jit(train.init)(jax.random.key(0))
 
-    def one_round(friction: float):
-        teacher = make_teacher(
-            "adr", env, params, dims=["terrain_friction"], initial=[friction], boundary_prob=0.0
-        )
-        train = make_train(config, env, params, teacher=teacher)
-        runner = train.init(jax.random.key(0))
-        return jax.jit(lambda r: train.run(r, 1, 0))(runner)[0]
+    def shrunk_to(unit: float):
+        """``start`` with ADR's box shrunk to one point (unit cube) before the first round."""
+        box = jnp.full_like(start.curriculum.teacher.bounds, unit)
+        teacher_state = start.curriculum.teacher.replace(bounds=box)
+        return start.replace(curriculum=start.curriculum.replace(teacher=teacher_state))
 
-    slippery, grippy = one_round(low), one_round(high)
+    slippery, grippy = one_round(shrunk_to(0.0)), one_round(shrunk_to(1.0))
     for runner, friction in ((slippery, low), (grippy, high)):
         np.testing.assert_allclose(runner.curriculum.batch.params.terrain_friction, friction)
     # same key, same tracks and same policy: only the friction the envs ran under differs

@@ -83,7 +83,7 @@ RULE_EVENTS = {
 
 def _expected(env_id: str) -> set[str]:
     name = env_id.split("/")[1]
-    family = max((p for p in EXPECTED if name.startswith(p)), key=len, default=None)
+    family = _family(env_id)
     assert family is not None, f"no expected events for {env_id}: add its family to EXPECTED"
     return EXPECTED[family] | EXTRA.get(name, set())
 
@@ -251,7 +251,28 @@ def _play(env, params, seed: int, episodes: int, steps: int, levels=None) -> col
     return events
 
 
-@pytest.mark.parametrize("env_id", GRID_IDS)
+def _family(env_id: str) -> str | None:
+    name = env_id.split("/")[1]
+    return max((p for p in EXPECTED if name.startswith(p)), key=len, default=None)
+
+
+def _default_suite_ids(ids: list[str]) -> set[str]:
+    """The ids with extra expectations, and the shortest id of every other family."""
+    chosen = {i for i in ids if i.split("/")[1] in EXTRA}
+    for env_id in sorted(ids, key=lambda i: (len(i), i)):
+        if _family(env_id) not in {_family(c) for c in chosen}:
+            chosen.add(env_id)
+    return chosen
+
+
+#: Every grid id in the slow suite; per family in the default one (~1-3 s each).
+TWIN_IDS = [
+    pytest.param(i, marks=() if i in _default_suite_ids(GRID_IDS) else pytest.mark.slow)
+    for i in GRID_IDS
+]
+
+
+@pytest.mark.parametrize("env_id", TWIN_IDS)
 def test_twin_matches_engine_on_every_grid_id(env_id):
     env, params = registry.make(env_id)
     assert fast_step.make_host_stepper(env) is not None, f"{env_id} has no host stepper"

@@ -43,9 +43,12 @@ NAMES = list(CASES)
 TRACES = []
 
 
+_SAMPLE_LEVEL = jax.jit(PARKOUR.sample_level)  # one compile, not one per generator op
+
+
 def _track(slope: float):
     """A straight track through the start at ``slope``, no ceiling, dry, no creepers."""
-    level = PARKOUR.sample_level(jax.random.key(0), PARKOUR.default_params())
+    level = _SAMPLE_LEVEL(jax.random.key(0), PARKOUR.default_params())
     xs = terrain.SEGMENT * np.arange(terrain.NUM_KNOTS)
     ground = terrain.PAD_Y - math.tan(slope) * (xs - PARKOUR.start_x)
     return level.replace(

@@ -37,7 +37,7 @@ WEB_IDS = [
     i for i in curriculax.registered_ids() if curriculax.spec(i).entry_point.endswith(":Form")
 ]
 #: Episodes per task: the default suite, and the slow tier (the issue's >= 100 per task).
-EPISODES, SLOW_EPISODES = 4, 100
+EPISODES, SLOW_EPISODES = 2, 100
 FORM_OPTIONS = {
     "num_widgets": 6, "num_instructed": 5, "num_pages": 3, "num_distractors": 2,
     "words_per_value": 2, "layout_shuffle": 0.5, "prefill": 0.2, "max_steps": 24,
