@@ -112,12 +112,14 @@ register("BookFlight-v0", _FORM, widgets=("autocomplete", "autocomplete", "date"
          max_steps=16)  # fmt: skip
 register("Form-v0", _FORM)
 
+#: The entry point of the bridges to MiniWoB++'s own pages (``curriculax list --miniwob``).
+MINIWOB_BRIDGE = "curriculax.envs.webform.miniwob:MiniWoBBridge"
 # MiniWoB++'s own pages for the mirrored tasks (host side, one browser each: the slow reference,
 # not a training env), with the mirrored id's spaces; gymnasium only (they are not JAX envs).
 for _task in ("EnterText", "EnterPassword", "LoginUser", "ClickOption", "ClickCheckboxes",
               "ChooseList"):  # fmt: skip
     gymnasium.register(
         id=f"curriculax/MiniWoB-{_task}-v0",
-        entry_point="curriculax.envs.webform.miniwob:MiniWoBBridge",
+        entry_point=MINIWOB_BRIDGE,
         kwargs={"env_id": f"curriculax/{_task}-v0"},
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -15,6 +16,25 @@ def test_list_prints_every_registered_id():
         [sys.executable, "-m", "curriculax", "list"], capture_output=True, text=True, check=True
     ).stdout.split()
     assert out == curriculax.registered_ids()
+
+
+def test_list_miniwob_prints_the_bridges_and_what_each_mirrors(capsys):
+    assert main(["list", "--miniwob"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    bridges = dict(
+        re.fullmatch(r"(\S+)  MiniWoB\+\+'s page for (\S+) .*", x).groups() for x in lines
+    )
+    assert bridges == {
+        f"curriculax/MiniWoB-{task}-v0": f"curriculax/{task}-v0"
+        for task in (
+            "EnterText",
+            "EnterPassword",
+            "LoginUser",
+            "ClickOption",
+            "ClickCheckboxes",
+            "ChooseList",
+        )
+    }
 
 
 def test_rollout_reports_steps_per_second(capsys):

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 import curriculax
 from curriculax.cli.training import add_commands, positive
 from curriculax.distributed import DistributedError
+from curriculax.registrations import MINIWOB_BRIDGE
 
 
 class UsageError(Exception):
@@ -34,8 +35,15 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    for env_id in curriculax.registered_ids():
-        print(env_id)
+    if not args.miniwob:
+        for env_id in curriculax.registered_ids():
+            print(env_id)
+        return 0
+    import gymnasium
+
+    for env_id, spec in sorted(gymnasium.registry.items()):
+        if spec.entry_point == MINIWOB_BRIDGE:
+            print(f"{env_id}  MiniWoB++'s page for {spec.kwargs['env_id']} (gymnasium only)")
     return 0
 
 
@@ -76,7 +84,14 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``curriculax`` command."""
     parser = _Parser(prog="curriculax", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("list", help="print every registered id").set_defaults(run=_cmd_list)
+    listing = commands.add_parser("list", help="print every registered id")
+    listing.add_argument(
+        "--miniwob",
+        action="store_true",
+        help="print the bridges to MiniWoB++'s own pages instead (gymnasium ids, not JAX envs; "
+        "extra 'miniwob'): evaluation only, e.g. curriculax eval RUN --env ID",
+    )
+    listing.set_defaults(run=_cmd_list)
     rollout = commands.add_parser("rollout", help="roll out a random policy, print steps/s")
     rollout.add_argument("env_id", help="e.g. curriculax/DoorKey-8x8-v0")
     rollout.add_argument("--num-envs", type=positive, default=1024)
