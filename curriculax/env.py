@@ -144,6 +144,13 @@ class Env(abc.ABC, Generic[LevelT, StateT, ParamsT]):
         """An RGB picture of ``state``: uint8 [height, width, 3]."""
         raise NotImplementedError(f"{type(self).__name__} does not render")
 
+    def editor(self, **options: Any) -> Any:
+        """The MDP in which a PAIRED adversary builds this env's levels, one piece per step."""
+        raise NotImplementedError(
+            f"{type(self).__name__} declares no level editor (PAIRED's adversary builds levels "
+            "of the UED maze: curriculax/Maze-v0, curriculax/Maze-60Walls-v0)"
+        )
+
     # ----------------------------------------------------------------- what the base owns
 
     def reset_to_level(self, key: PRNGKey, level: LevelT, params: ParamsT) -> tuple[PyTree, StateT]:

@@ -30,7 +30,8 @@ def _cells(flags: Array) -> Array:
     return jnp.where(flags[..., None], jnp.asarray(WALL_CELL), jnp.asarray(EMPTY_CELL))
 
 
-def _with_goal(walls: Array, goal: Array) -> Array:
+def walls_and_goal(walls: Array, goal: Array) -> Array:
+    """uint8 [H, W, 3] grid: walls from a bool [H, W] map, the goal at ``goal`` ``(x, y)``."""
     return _cells(walls).at[goal[1], goal[0]].set(jnp.asarray(GOAL_CELL))
 
 
@@ -103,7 +104,7 @@ class Maze(GridEnv[MazeParams]):
         goal = random_cell(goal_key, ~walls)
         free = (~walls).at[goal[1], goal[0]].set(False)
         return GridLevel(
-            grid=_with_goal(walls, goal),
+            grid=walls_and_goal(walls, goal),
             agent_pos=random_cell(agent_key, free),
             agent_dir=jax.random.randint(dir_key, (), 0, 4, dtype=jnp.int32),
         )
@@ -131,6 +132,12 @@ class Maze(GridEnv[MazeParams]):
         """ACCEL's edit (see ``mutate_maze``)."""
         return mutate_maze(key, level)
 
+    def editor(self, num_walls: int = 50) -> Any:
+        """PAIRED's adversary MDP for this maze (``editor.MazeEditor``; PAIRED's budget: 50)."""
+        from curriculax.envs.grid.editor import MazeEditor
+
+        return MazeEditor(self.size, num_walls)
+
 
 def mutate_maze(key: PRNGKey, level: GridLevel, num_edits: int = 3) -> GridLevel:
     """ACCEL's maze mutation: flip a few cells between wall and empty, maybe move the goal.
@@ -153,7 +160,7 @@ def mutate_maze(key: PRNGKey, level: GridLevel, num_edits: int = 3) -> GridLevel
     move = jax.random.bernoulli(edit_keys[-2])
     free = ~walls.at[level.agent_pos[1], level.agent_pos[0]].set(True)
     new_goal = jnp.where(move, random_cell(edit_keys[-1], free), goal)
-    return level.replace(grid=_with_goal(walls, new_goal))
+    return level.replace(grid=walls_and_goal(walls, new_goal))
 
 
 @struct.dataclass
@@ -248,7 +255,7 @@ class PerfectMaze(GridEnv[PerfectMazeParams]):
         goal = random_cell(goal_key, spots)
         spots = spots.at[goal[1], goal[0]].set(False)
         return GridLevel(
-            grid=_with_goal(walls, goal),
+            grid=walls_and_goal(walls, goal),
             agent_pos=random_cell(agent_key, spots),
             agent_dir=jax.random.randint(dir_key, (), 0, 4, dtype=jnp.int32),
         )
