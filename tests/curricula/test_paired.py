@@ -5,6 +5,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 import curriculax
 from curriculax.agents.ppo.losses import log_prob_entropy
@@ -40,7 +41,7 @@ def test_the_adversary_builds_valid_levels_and_keeps_the_episodes_it_played():
     env, _ = curriculax.make("curriculax/Maze-v0")
     editor = env.editor(num_walls=50)
     adversary = Adversary(editor)
-    weights = adversary.init(jax.random.key(0))
+    weights = adversary.init(jax.random.key(0)).weights
     num = 16
     build = jax.jit(adversary.build, static_argnums=2)
     levels, solvable, trajectory = build(weights, jax.random.key(1), num)
@@ -64,6 +65,43 @@ def test_the_adversary_builds_valid_levels_and_keeps_the_episodes_it_played():
     assert np.asarray(goal_choice[jnp.arange(num), trajectory.action[0]]).max() == 0.0
     # another key builds other levels; so do other weights (the policy decides the level)
     other_key = build(weights, jax.random.key(2), num)[0]
-    other_weights = build(adversary.init(jax.random.key(3)), jax.random.key(1), num)[0]
+    other_weights = build(adversary.init(jax.random.key(3)).weights, jax.random.key(1), num)[0]
     for other in (other_key, other_weights):
         assert not np.array_equal(np.asarray(other.grid), np.asarray(levels.grid))
+
+
+def test_the_adversarys_ppo_step_moves_its_levels_towards_what_scores():
+    """Scored by how far right it puts the agent, the adversary learns to put it there."""
+    env, _ = curriculax.make("curriculax/Maze-v0")
+    editor = env.editor(num_walls=10)
+    adversary = Adversary(editor, learning_rate=3e-3, num_minibatches=2)
+    num = 32
+
+    @jax.jit
+    def round_(state, key):
+        build_key, learn_key = jax.random.split(key)
+        levels, _, trajectory = adversary.build(state.weights, build_key, num)
+        x = levels.agent_pos[:, 0].astype(jnp.float32) / (editor.size - 1)
+        state, metrics = adversary.learn(state, trajectory, x, learn_key)
+        return state, x.mean(), metrics
+
+    state = adversary.init(jax.random.key(0))
+    means = []
+    for key in jax.random.split(jax.random.key(1), 40):
+        state, x, metrics = round_(state, key)
+        means.append(float(x))
+        assert all(np.isfinite(float(v)) for v in metrics.values())
+    # uniform placement: 0.5 on average
+    assert np.mean(means[-5:]) > np.mean(means[:5]) + 0.15, means
+
+
+def test_bad_adversary_options_are_refused_before_tracing():
+    editor = curriculax.make("curriculax/Maze-v0")[0].editor()
+    for options, message in (
+        ({"update_epochs": 0}, "update_epochs"),
+        ({"gamma": 1.5}, "gamma"),
+        ({"max_grad_norm": 0}, "max_grad_norm"),
+        ({"ent_coef": "0.1"}, "ent_coef"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            Adversary(editor, **options)
