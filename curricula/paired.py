@@ -21,9 +21,10 @@ import optax
 from flax import struct
 
 from curriculax.advantages import gae
+from curriculax.agents.ppo.config import PPOConfig
 from curriculax.agents.ppo.losses import log_prob_entropy, ppo_loss, sample_action
 from curriculax.agents.ppo.networks import make_network
-from curriculax.curricula.base import EpisodeStats, require_positive_int, require_unit
+from curriculax.curricula.base import EpisodeStats
 from curriculax.types import Array, PRNGKey, PyTree
 
 #: Logit of an action the editor's mask rules out (finite, so log-softmax stays finite).
@@ -69,69 +70,49 @@ class AdversaryState:
     opt_state: PyTree
 
 
+#: The adversary's PPO settings unless given (no schedule: it learns once per round).
+ADVERSARY_PPO = dict(
+    learning_rate=1e-4, anneal_lr=False, update_epochs=5, num_minibatches=1, gamma=0.995,
+    gae_lambda=0.98, ent_coef=0.0,
+)  # fmt: skip
+
+
 class Adversary:
     """PAIRED's level builder: a policy over the editor's cells, its rollout and its PPO step.
 
     Args:
         editor: the env's editor (``env.editor()``): ``reset``, ``step``, ``action_mask``,
             ``observe``, ``level``, ``num_steps`` and its spaces.
-        hidden_size: the network's width (the students' feed-forward actor-critic, built for the
-            editor's observation and action spaces).
-        learning_rate, update_epochs, num_minibatches, gamma, gae_lambda, clip_eps, ent_coef,
-            vf_coef, max_grad_norm: its PPO step (defaults: the settings the UED maze papers
-            report for their students, not yet tuned for the adversary).
+        config: its PPO step, read from ``PPOConfig`` (checked there): ``hidden_size``,
+            ``learning_rate``, ``update_epochs``, ``num_minibatches`` (over levels), ``gamma``,
+            ``gae_lambda``, ``clip_eps``, ``clip_value``, ``ent_coef``, ``vf_coef``,
+            ``max_grad_norm``, ``normalize_advantages``. Default: ``ADVERSARY_PPO``, the
+            settings the UED maze papers report for their students, not yet tuned for it.
 
     Raises:
-        ValueError: on a hyper-parameter out of range (before anything is traced).
+        ValueError: a setting that would reach nothing here (a learning-rate schedule, a
+            recurrent network, observation or return normalisation), before tracing.
     """
 
-    def __init__(
-        self,
-        editor: Any,
-        hidden_size: int = 64,
-        learning_rate: float = 1e-4,
-        update_epochs: int = 5,
-        num_minibatches: int = 1,
-        gamma: float = 0.995,
-        gae_lambda: float = 0.98,
-        clip_eps: float = 0.2,
-        ent_coef: float = 0.0,
-        vf_coef: float = 0.5,
-        max_grad_norm: float = 0.5,
-    ):
-        owner = "Adversary"
-        require_positive_int(owner, "hidden_size", hidden_size)
-        require_positive_int(owner, "update_epochs", update_epochs)
-        require_positive_int(owner, "num_minibatches", num_minibatches)
-        for name, value in (("gamma", gamma), ("gae_lambda", gae_lambda)):
-            require_unit(owner, name, value)
-        for name, value in (("learning_rate", learning_rate), ("clip_eps", clip_eps)):
-            require_unit(owner, name, value, open_low=True)
-        for name, value, low in (
-            ("max_grad_norm", max_grad_norm, 0.0),
-            ("ent_coef", ent_coef, None),
-            ("vf_coef", vf_coef, None),
-        ):
-            number = isinstance(value, int | float) and not isinstance(value, bool)
-            if not number or value < 0 or (low is not None and value <= low):
-                bound = "> 0" if low is not None else ">= 0"
-                raise ValueError(f"{owner}.{name} must be a number {bound}, got {value!r}")
+    def __init__(self, editor: Any, config: PPOConfig | None = None):
+        config = PPOConfig(**ADVERSARY_PPO) if config is None else config
+        unused = {
+            "anneal_lr": config.anneal_lr,
+            "recurrent": config.recurrent is not None,
+            "normalize_observations": config.normalize_observations,
+            "normalize_returns": config.normalize_returns,
+        }
+        if any(unused.values()):
+            names = [name for name, on in unused.items() if on]
+            raise ValueError(f"the adversary's PPO step does not use {names}; turn them off")
         self.editor = editor
-        self.update_epochs = update_epochs
-        self.num_minibatches = num_minibatches
-        self.gamma, self.gae_lambda = float(gamma), float(gae_lambda)
-        self.loss_options = dict(
-            clip_eps=float(clip_eps),
-            vf_coef=float(vf_coef),
-            ent_coef=float(ent_coef),
-            clip_value=True,
-            normalize_advantages=True,
-        )
+        self.config = config
         self.optimizer = optax.chain(
-            optax.clip_by_global_norm(max_grad_norm), optax.adam(learning_rate, eps=1e-5)
+            optax.clip_by_global_norm(config.max_grad_norm),
+            optax.adam(config.learning_rate, eps=1e-5),
         )
         self.network = make_network(
-            "auto", editor.observation_space(), editor.action_space(), hidden_size, None
+            "auto", editor.observation_space(), editor.action_space(), config.hidden_size, None
         )
 
     def init(self, key: PRNGKey) -> AdversaryState:
@@ -190,17 +171,18 @@ class Adversary:
             ``(state, metrics)``: the mean over the step's minibatches of ``policy_loss``,
             ``value_loss``, ``entropy``, ``approx_kl`` and ``clip_fraction``.
         """
+        c = self.config
         steps, num = trajectory.action.shape
         last = jnp.arange(steps)[:, None] == steps - 1
         rewards = jnp.where(last, score[None, :], 0.0)
         next_values = jnp.concatenate([trajectory.value[1:], jnp.zeros((1, num))])
         advantages, returns = gae(
             rewards, trajectory.value, next_values, last, jnp.zeros_like(last),
-            self.gamma, self.gae_lambda,
+            c.gamma, c.gae_lambda,
         )  # fmt: skip
-        if num % self.num_minibatches:
+        if num % c.num_minibatches:
             raise ValueError(
-                f"Adversary.num_minibatches ({self.num_minibatches}) must divide the {num} levels"
+                f"the adversary's {c.num_minibatches} minibatches must divide its {num} levels"
             )
         data = (trajectory, advantages, returns)
 
@@ -210,7 +192,8 @@ class Adversary:
             log_prob, entropy = log_prob_entropy(logits, part.action)
             return ppo_loss(
                 log_prob, part.log_prob, advantage, value, part.value, target, entropy,
-                **self.loss_options,
+                clip_eps=c.clip_eps, vf_coef=c.vf_coef, ent_coef=c.ent_coef,
+                clip_value=c.clip_value, normalize_advantages=c.normalize_advantages,
             )  # fmt: skip
 
         def minibatch_step(learner, minibatch):
@@ -221,14 +204,14 @@ class Adversary:
 
         def epoch(learner, epoch_key):
             order = jax.random.permutation(epoch_key, num)
-            size = num // self.num_minibatches
+            size = num // c.num_minibatches
 
             def split(x):  # [T, N, ...] -> [M, T, N / M, ...], levels shuffled
                 x = jnp.take(x, order, axis=1)
-                x = x.reshape((x.shape[0], self.num_minibatches, size, *x.shape[2:]))
+                x = x.reshape((x.shape[0], c.num_minibatches, size, *x.shape[2:]))
                 return jnp.swapaxes(x, 0, 1)
 
             return jax.lax.scan(minibatch_step, learner, jax.tree.map(split, data))
 
-        state, aux = jax.lax.scan(epoch, state, jax.random.split(key, self.update_epochs))
+        state, aux = jax.lax.scan(epoch, state, jax.random.split(key, c.update_epochs))
         return state, jax.tree.map(jnp.mean, aux)

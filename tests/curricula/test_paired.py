@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 import curriculax
+from curriculax.agents.ppo import PPOConfig
 from curriculax.agents.ppo.losses import log_prob_entropy
 from curriculax.curricula.base import EpisodeStats
-from curriculax.curricula.paired import Adversary, regret
+from curriculax.curricula.paired import ADVERSARY_PPO, Adversary, regret
 from curriculax.envs.grid.constants import Obj
 
 
@@ -74,7 +75,8 @@ def test_the_adversarys_ppo_step_moves_its_levels_towards_what_scores():
     """Scored by how far right it puts the agent, the adversary learns to put it there."""
     env, _ = curriculax.make("curriculax/Maze-v0")
     editor = env.editor(num_walls=10)
-    adversary = Adversary(editor, learning_rate=3e-3, num_minibatches=2)
+    config = PPOConfig(**{**ADVERSARY_PPO, "learning_rate": 3e-3, "num_minibatches": 2})
+    adversary = Adversary(editor, config)
     num = 32
 
     @jax.jit
@@ -95,13 +97,12 @@ def test_the_adversarys_ppo_step_moves_its_levels_towards_what_scores():
     assert np.mean(means[-5:]) > np.mean(means[:5]) + 0.15, means
 
 
-def test_bad_adversary_options_are_refused_before_tracing():
+def test_settings_the_adversary_would_not_use_are_refused_before_tracing():
     editor = curriculax.make("curriculax/Maze-v0")[0].editor()
-    for options, message in (
-        ({"update_epochs": 0}, "update_epochs"),
-        ({"gamma": 1.5}, "gamma"),
-        ({"max_grad_norm": 0}, "max_grad_norm"),
-        ({"ent_coef": "0.1"}, "ent_coef"),
+    for change, name in (
+        ({"anneal_lr": True}, "anneal_lr"),
+        ({"recurrent": "gru"}, "recurrent"),
+        ({"normalize_returns": True}, "normalize_returns"),
     ):
-        with pytest.raises(ValueError, match=message):
-            Adversary(editor, **options)
+        with pytest.raises(ValueError, match=name):
+            Adversary(editor, PPOConfig(**{**ADVERSARY_PPO, **change}))
