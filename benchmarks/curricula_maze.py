@@ -1,4 +1,4 @@
-"""PPO on the UED maze under five curricula (DR, PLR, Robust PLR, ACCEL, SFL) at one step budget.
+"""PPO on the UED maze under six curricula (DR, PLR, Robust PLR, ACCEL, SFL, PAIRED), one budget.
 
 What runs: for every method, ``--seeds`` PPO agents on ``curriculax/Maze-v0`` (13x13, 25 random
 walls, solvable levels only, 5x5 egocentric view, 250 steps per episode), vmapped in one jitted
@@ -7,7 +7,8 @@ progress and records per-update curves). Each update is one curriculum round of 
 ``--num-steps`` env steps, whether or not it ends with gradient steps (Robust PLR and ACCEL learn
 only from replay rounds), so every method gets the same number of training env steps. SFL's
 policy evaluations on fresh levels are extra env steps, reported in their own column (and charged
-against SFL's training budget with ``--charge-sfl-eval``).
+against SFL's training budget with ``--charge-sfl-eval``). PAIRED trains a second student (the
+antagonist) on the same levels: its env steps are extra too, in the same column.
 
 Then, per seed: solve rate (positive return; ``--eval-episodes`` sampled-action episodes each) on
 every held-out maze ``curriculax/Maze-HeldOut-*-v0`` (the same keys ``evaluate_envs`` derives; the
@@ -15,6 +16,11 @@ seeds run as one vmapped program per maze, compiled once for all methods; ``--ch
 compares seed 0 with ``evaluate_envs`` itself: identical in the pilot), and SFL's robustness
 protocol on ``--worst-case-levels`` fresh Maze-v0 levels (``worst_case``: mean solve rate, CVaR
 10 % and 1 %, levels ranked and scored with independent episodes).
+
+``--merge`` adds the methods run now to the results already in the report's JSON (which must come
+from the same budget and settings: the shared evaluation keys make the rows comparable), so one
+method can join the table without re-running the others; the report's hand-written "Verdict"
+section is kept.
 
 Outputs: a Markdown report (``--out``, default ``docs/curricula_benchmark.md``: machine, budget,
 command, hyper-parameters, results, timings), raw per-seed results and curves as JSON next to it,
@@ -70,6 +76,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import gzip
 import json
 import math
 import os
@@ -92,14 +99,19 @@ from curriculax.curricula import make_teacher
 
 ENV_ID = "curriculax/Maze-v0"
 HELDOUT_PREFIX = "curriculax/Maze-HeldOut-"
-METHODS = ("dr", "plr", "robust_plr", "accel", "sfl")
+METHODS = ("dr", "plr", "robust_plr", "accel", "sfl", "paired")
 LABELS = {
     "dr": "DR",
     "plr": "PLR",
     "robust_plr": "Robust PLR",
     "accel": "ACCEL",
     "sfl": "SFL",
+    "paired": "PAIRED",
 }
+#: Arguments that may differ between a report's runs and a ``--merge`` into it.
+MERGE_FREE = ("methods", "merge", "out", "plot", "load_start", "check_eval", "quick")
+#: The hand-written section of the report that a regeneration keeps.
+VERDICT = "### Verdict at this budget"
 CURVES = ("return_mean", "success_rate")
 
 #: Defaults of the full benchmark and of ``--quick`` (explicit options override either).
@@ -223,6 +235,7 @@ def teacher_options(method: str, args: argparse.Namespace) -> dict[str, Any]:
             "keep": args.sfl_keep,
             "replay_fraction": args.sfl_replay_fraction,
         },
+        "paired": {},  # the adversary's defaults (curricula.paired.ADVERSARY_PPO, 50 walls)
     }[method]
     for item in args.teacher_option:
         target, _, value = item.partition("=")
@@ -462,6 +475,50 @@ def plot_curves(results: dict[str, dict], path: Path, batch: int) -> str:
     return f"moving average over {window} updates"
 
 
+def extra_steps(result: dict) -> int:
+    """Env steps per agent beyond training: SFL's evaluations, PAIRED's antagonist."""
+    return result["sfl_eval_env_steps"] + result.get("antagonist_env_steps", 0)
+
+
+def kept_verdict(out: Path) -> str:
+    """The ``VERDICT`` section of the report at ``out`` (up to the next heading), or ""."""
+    if not out.exists():
+        return ""
+    text = out.read_text()
+    if VERDICT not in text:
+        return ""
+    section = text[text.index(VERDICT) :]
+    end = section.find("\n#", len(VERDICT))
+    return (section if end < 0 else section[:end]).strip()
+
+
+def previous_results(args: argparse.Namespace, out: Path) -> tuple[dict, list[str], float]:
+    """The results already in ``out``'s JSON (``.json`` or ``.json.gz``) for ``--merge``.
+
+    Returns:
+        ``(results by method, their commands, their script time in s)``.
+
+    Raises:
+        SystemExit: no JSON, or one made with other settings (named).
+    """
+    for path in (out.with_suffix(".json"), out.with_suffix(".json.gz")):
+        if path.exists():
+            opener = gzip.open if path.suffix == ".gz" else open
+            with opener(path, "rt") as f:
+                raw = json.load(f)
+            break
+    else:
+        raise SystemExit(f"--merge: no {out.with_suffix('.json')}[.gz] to merge into")
+    now = {k: v for k, v in vars(args).items() if k not in MERGE_FREE}
+    then = {k: v for k, v in raw["args"].items() if k not in MERGE_FREE}
+    differ = sorted(k for k in set(now) | set(then) if now.get(k) != then.get(k))
+    if differ:
+        detail = ", ".join(f"{k}: {then.get(k)!r} there, {now.get(k)!r} now" for k in differ)
+        raise SystemExit(f"--merge: {path} was made with other settings ({detail})")
+    commands = raw.get("commands", [raw["command"]])
+    return raw["results"], commands, float(raw["total_s"])
+
+
 def table(header: list[str], rows: list[list[str]]) -> list[str]:
     return [
         "| " + " | ".join(header) + " |",
@@ -474,13 +531,14 @@ def report(
     args: argparse.Namespace,
     results: dict[str, dict],
     machine: str,
-    command: str,
+    commands: list[str],
     smoothing: str,
     plot_path: Path,
     out: Path,
     total_s: float,
+    verdict: str = "",
 ) -> str:
-    """The Markdown report."""
+    """The Markdown report; ``verdict`` is the hand-written section kept from the last one."""
     batch = args.num_envs * args.num_steps
     fill_rounds = math.ceil(args.capacity * args.min_fill / args.num_envs)
     sfl = results.get("sfl")
@@ -493,7 +551,13 @@ def report(
         "",
         f"Generated by `benchmarks/curricula_maze.py` on {time.strftime('%Y-%m-%d %H:%M %Z')}.",
         "",
-        f"Command: `{command}`",
+        "Command: "
+        + " then ".join(f"`{c}`" for c in commands)
+        + (
+            " (`--merge`: each method's row is from the command that ran it)"
+            if len(commands) > 1
+            else ""
+        ),
         "",
         f"Machine: {machine}; devices {[str(d) for d in jax.devices()]}; "
         f"load average {args.load_start:.1f} at start, {os.getloadavg()[0]:.1f} at the end; "
@@ -508,7 +572,8 @@ def report(
         f"{args.num_steps} steps = {any_result['updates_planned'] * batch:,} training env "
         f"steps per agent (every curriculum round counts, trained on or not), {args.seeds} "
         f"seeds per method vmapped in one jitted program, {args.chunks} chunks. SFL's "
-        "evaluation rollouts are extra env steps, in their own column"
+        "evaluation rollouts and PAIRED's antagonist (a second student trained on the same "
+        "levels) are extra env steps, in their own column"
         + (" and charged against its training budget." if args.charge_sfl_eval else ".")
         + " Seeds: `jax.random.split(key(seed), S)`; evaluation keys are shared by all methods.",
         "* PPO (all methods): "
@@ -535,7 +600,7 @@ def report(
         "Hyper-parameters that differ from the papers, and why:",
         "",
         f"* Budget {any_result['updates_planned'] * batch / 1e6:.1f} M steps per agent instead "
-        "of ~246 M (30 k updates): what a 2-core CPU allows for 5 methods x "
+        "of ~246 M (30 k updates): what a 2-core CPU allows for 6 methods x "
         f"{args.seeds} seeds in under an hour.",
         f"* Learning rate {args.lr} with {args.minibatches} minibatches (JaxUED: 1e-4, 1 "
         "minibatch): more, larger gradient steps so that learning shows within the small budget.",
@@ -549,6 +614,10 @@ def report(
         f"* SFL: {args.sfl_eval_levels} levels x {args.sfl_eval_steps} steps per evaluation, keep "
         f"{args.sfl_keep} (paper: 25 000 x 2000, keep 1000), every {sfl_eval_every(args)} "
         f"updates: evaluation adds {sfl_cost:.0%} to SFL's training env steps.",
+        "* PAIRED: the adversary (an MLP on the editor's [13, 13, 4] planes; PAIRED uses a conv "
+        "net) builds each level with 50 wall choices and learns once per round with PPO at lr "
+        "1e-4, 5 epochs, 1 minibatch (`curricula.paired.ADVERSARY_PPO`); both students use the "
+        "PPO settings above.",
         "",
         "## Results",
         "",
@@ -560,7 +629,8 @@ def report(
     ]
     header = ["method", "held-out mean"]
     header += [short_name(i) for i in ids]
-    header += ["worst-case mean", "CVaR 10%", "CVaR 1%", "train env steps", "SFL eval env steps"]
+    header += ["worst-case mean", "CVaR 10%", "CVaR 1%", "train env steps"]
+    header += ["extra env steps (SFL eval, PAIRED antagonist)"]
     header += ["train wall s", "train CPU s"]
     rows = []
     for method, r in results.items():
@@ -573,7 +643,7 @@ def report(
             row += [pm([w[k] for w in wc]) for k in ("mean", "cvar_10", "cvar_1")]
         else:
             row += ["–"] * (1 + len(ids) + 3)
-        row += [f"{r['train_env_steps']:,}", f"{r['sfl_eval_env_steps']:,}"]
+        row += [f"{r['train_env_steps']:,}", f"{extra_steps(r):,}"]
         row += [f"{r['train_s']:.0f}", f"{r['train_cpu_s']:.0f}"]
         rows.append(row)
     lines += table(header, rows)
@@ -584,14 +654,14 @@ def report(
         "compile s",
         "train s",
         "train env steps/s (all seeds)",
-        "incl. SFL eval steps/s",
+        "incl. extra steps/s",
         "eval s (held-out + worst case)",
         "CPU s (compile + train + eval)",
     ]
     rows = []
     for method, r in results.items():
         steps = r["train_env_steps"] * args.seeds
-        extra = r["sfl_eval_env_steps"] * args.seeds
+        extra = extra_steps(r) * args.seeds
         rows.append(
             [
                 LABELS[method],
@@ -609,6 +679,7 @@ def report(
         "Held-out programs are compiled once for all methods (first method's eval time includes "
         "that); `worst_case` compiles once per seed and method.",
         "",
+        *([verdict, ""] if verdict else []),
         "### Curriculum at the end of training (mean over seeds)",
         "",
     ]
@@ -723,6 +794,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="compare the vmapped held-out evaluation with evaluate_envs on seed 0",
     )
     group.add_argument("--out", help=f"Markdown report ({full['out']}); JSON next to it")
+    group.add_argument(
+        "--merge",
+        action="store_true",
+        help="add these methods to the results in --out's JSON (same settings required)",
+    )
     group.add_argument("--plot", help=f"learning-curve PNG ({full['plot']})")
     args = parser.parse_args(argv)
     profile = PROFILES["quick" if args.quick else "full"]
@@ -754,6 +830,11 @@ def main(argv: list[str] | None = None) -> None:
     batch = args.num_envs * args.num_steps
 
     results: dict[str, dict] = {}
+    commands, earlier_s = [command], 0.0
+    if args.merge:
+        earlier, before, earlier_s = previous_results(args, out)
+        print(f"merging into {sorted(earlier)} ({out})", flush=True)
+        commands = [*before, command]
     for method in args.methods:
         options = teacher_options(method, args)
         updates, chunk = plan_updates(args, method, options)
@@ -780,6 +861,7 @@ def main(argv: list[str] | None = None) -> None:
             "updates_planned": planned,
             "train_env_steps": updates * batch,
             "sfl_eval_env_steps": sfl_steps,
+            "antagonist_env_steps": updates * batch if method == "paired" else 0,
             "compile_s": trained.compile_s,
             "compile_cpu_s": trained.compile_cpu_s,
             "train_s": trained.train_s,
@@ -831,13 +913,19 @@ def main(argv: list[str] | None = None) -> None:
             )
         results[method] = result
 
+    if args.merge:
+        merged = {**earlier, **results}
+        results = {m: merged[m] for m in METHODS if m in merged}
     smoothing = plot_curves(results, plot_path, batch)
-    total_s = time.perf_counter() - start
-    text = report(args, results, machine, command, smoothing, plot_path, out, total_s)
+    total_s = time.perf_counter() - start + earlier_s
+    text = report(
+        args, results, machine, commands, smoothing, plot_path, out, total_s, kept_verdict(out),
+    )  # fmt: skip
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
     raw = {
         "command": command,
+        "commands": commands,
         "machine": machine,
         "devices": [str(d) for d in jax.devices()],
         "args": {k: v for k, v in vars(args).items()},
@@ -845,9 +933,11 @@ def main(argv: list[str] | None = None) -> None:
         "total_s": total_s,
         "results": results,
     }
-    out.with_suffix(".json").write_text(json.dumps(raw, indent=1, default=_json_default))
+    saved = out.with_suffix(".json.gz")
+    with gzip.open(saved, "wt") as f:
+        json.dump(raw, f, indent=1, default=_json_default)
     print(text)
-    print(f"wrote {out}, {out.with_suffix('.json')} and {plot_path} in {total_s / 60:.1f} min")
+    print(f"wrote {out}, {saved} and {plot_path} in {total_s / 60:.1f} min")
 
 
 def _json_default(value: Any) -> Any:

@@ -12,6 +12,7 @@ accel      ACCEL (Robust PLR + edits of replayed levels)           levels (mutab
 sfl        Sampling For Learnability                               levels
 alpgmm     ALP-GMM (absolute learning progress, Gaussian mixture)  continuous Params
 adr        Automatic Domain Randomisation                          continuous Params
+paired     PAIRED (an adversary builds levels; reward: regret)      levels (editor)
 ========== ======================================================= ==================
 
 See ``curriculax.curricula.base`` for the API they share.
@@ -47,6 +48,7 @@ TEACHERS: dict[str, str] = {
     "sfl": "sfl:SFL",
     "alpgmm": "alpgmm:ALPGMM",
     "adr": "adr:ADR",
+    "paired": "paired:PAIRED",
 }
 
 

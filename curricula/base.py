@@ -91,19 +91,23 @@ class Batch:
     params: PyTree = None
 
 
-def check_stats(stats: Any, num: int) -> None:
+def check_stats(stats: Any, num: int, students: int = 1) -> None:
     """Raises ``ValueError`` unless ``stats`` is an ``EpisodeStats`` with every field [num].
 
-    Shapes are static, so this runs at trace time, before anything is compiled.
+    With ``students`` > 1 (a teacher whose levels several students play: PAIRED), every field
+    is [students, num], one row per student. Shapes are static, so this runs at trace time,
+    before anything is compiled.
     """
     if not isinstance(stats, EpisodeStats):
         raise ValueError(f"statistics must be an EpisodeStats, got {type(stats).__name__}")
+    want = (num,) if students == 1 else (students, num)
     for name in EpisodeStats.field_names():
         shape = tuple(np.shape(getattr(stats, name)))
-        if shape != (num,):
+        if shape != want:
             raise ValueError(
-                f"statistics field {name!r} has shape {shape}; this batch has {num} envs, "
-                f"so every field must have shape ({num},)"
+                f"statistics field {name!r} has shape {shape}; this batch has {num} envs"
+                + ("" if students == 1 else f" played by {students} students")
+                + f", so every field must have shape {want}"
             )
 
 
@@ -132,6 +136,11 @@ class Teacher(abc.ABC, Generic[StateT]):
     eval_steps: int = 0
     #: The metric that shows this teacher at work (the progress line shows it), or "".
     signal: ClassVar[str] = ""
+    #: Students that play every level of a round (PAIRED: 2, the protagonist being trained and
+    #: an antagonist). With more than one, the jitted trainer runs them all, side by side on the
+    #: same levels, and ``update`` gets ``EpisodeStats`` with fields [students, N], the trained
+    #: student's row first.
+    students: ClassVar[int] = 1
 
     def __init__(self, env: Env, params: EnvParams | None = None) -> None:
         if not isinstance(env, Env):

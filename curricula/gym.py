@@ -208,6 +208,13 @@ class HostCurriculum:
     ) -> None:
         if not isinstance(teacher, Teacher):
             raise TypeError(f"teacher must be a curricula Teacher, got {type(teacher).__name__}")
+        if teacher.students != 1:
+            raise ValueError(
+                f"{teacher!r} scores each level by {teacher.students} students playing it "
+                "(PAIRED's protagonist and antagonist); a host curriculum serves one learner. "
+                "Train it with curriculax's PPO (`curriculax train ENV --curriculum "
+                f"{teacher.name}`), or choose another curriculum"
+            )
         if not isinstance(num, int) or isinstance(num, bool) or num < 1:
             raise ValueError(f"num must be a positive int, got {num!r}")
         if not isinstance(min_episodes, int) or isinstance(min_episodes, bool) or min_episodes < 1:

@@ -1,14 +1,13 @@
-"""PAIRED's pieces (Dennis et al. 2020): the regret estimate and the adversary that builds levels.
+"""PAIRED (Dennis et al. 2020): an adversary that builds levels, rewarded by the students' regret.
 
 PAIRED trains three policies: an adversary that builds each level in the env's editor
 (``env.editor()``), the protagonist (the student being trained) and an antagonist (a second
 student). The adversary's reward for a level is the regret estimate: the antagonist's best
-return on it minus the protagonist's mean return. Built here so far: ``regret`` and
-``Adversary`` (its network and its rollout in the editor, which hands out the levels and keeps
-the trajectory its PPO step trains on) and the adversary's PPO step. Not yet: the teacher that
-runs them every round and
-the trainer's second student (docs/decisions.md, "PAIRED: where its three policies live"), so
-``make_teacher`` does not offer ``"paired"``.
+return on it minus the protagonist's mean return. ``regret`` computes it, ``Adversary`` holds the
+adversary's network, its rollout in the editor (which builds the levels) and its PPO step, and
+``PAIRED`` is the teacher that runs them every round. The antagonist is trained by the jitted
+trainer beside the protagonist (``Teacher.students``; docs/decisions.md, "PAIRED: where its
+three policies live").
 """
 
 from __future__ import annotations
@@ -24,8 +23,9 @@ from curriculax.advantages import gae
 from curriculax.agents.ppo.config import PPOConfig
 from curriculax.agents.ppo.losses import log_prob_entropy, ppo_loss, sample_action
 from curriculax.agents.ppo.networks import make_network
-from curriculax.curricula.base import EpisodeStats
-from curriculax.types import Array, PRNGKey, PyTree
+from curriculax.curricula.base import Batch, EpisodeStats, Teacher, batch_size_of, check_stats
+from curriculax.env import Env
+from curriculax.types import Array, EnvParams, PRNGKey, PyTree
 
 #: Logit of an action the editor's mask rules out (finite, so log-softmax stays finite).
 MASKED_LOGIT = -1e9
@@ -156,6 +156,24 @@ class Adversary:
         levels, solvable = jax.vmap(editor.level)(final, jax.random.split(dir_key, num))
         return levels, solvable, trajectory
 
+    def replay(self, trajectory: AdversaryTrajectory) -> AdversaryTrajectory:
+        """``trajectory`` with its observations and masks rebuilt from its actions [T, N].
+
+        The editor is deterministic, so a round need keep only the actions, log-probabilities
+        and values (a few bytes per step) rather than every observation.
+        """
+        editor = self.editor
+        num = trajectory.action.shape[1]
+        _, start = jax.vmap(lambda _: editor.reset())(jnp.arange(num))
+
+        def one(state, action):
+            seen = (jax.vmap(editor.observe)(state), jax.vmap(editor.action_mask)(state))
+            _, state, _ = jax.vmap(editor.step)(state, action)
+            return state, seen
+
+        _, (obs, mask) = jax.lax.scan(one, start, trajectory.action)
+        return trajectory.replace(obs=obs, mask=mask)
+
     def learn(
         self, state: AdversaryState, trajectory: AdversaryTrajectory, score: Array, key: PRNGKey
     ) -> tuple[AdversaryState, dict[str, Array]]:
@@ -215,3 +233,175 @@ class Adversary:
 
         state, aux = jax.lax.scan(epoch, state, jax.random.split(key, c.update_epochs))
         return state, jax.tree.map(jnp.mean, aux)
+
+
+@struct.dataclass
+class PAIREDState:
+    """The teacher between rounds.
+
+    Attributes:
+        adversary: the adversary's weights and optimiser state.
+        key: shuffles the adversary's minibatches.
+        levels: the latest round's levels, leaves [N, ...] (zeros before the first round).
+        regret: float32 [N], their regret (-inf before the first round).
+        last: the latest round's metrics (``PAIRED.METRICS``), float32 scalars.
+    """
+
+    adversary: AdversaryState
+    key: PRNGKey
+    levels: PyTree
+    regret: Array
+    last: dict[str, Array]
+
+
+class PAIRED(Teacher[PAIREDState]):
+    """PAIRED: an adversary builds every level; its reward is the students' regret on it.
+
+    Each round the adversary's policy builds ``N`` levels in the env's editor
+    (``env.editor(num_walls=...)``); the protagonist (the student being trained) and the
+    antagonist (a second student, ``students = 2``: the jitted trainer runs it beside the
+    protagonist on the same levels, with the same PPO settings) play them; at the round's end
+    the adversary takes a PPO step on the episodes that built the levels, each rewarded with its
+    regret ``max(antagonist returns) - mean(protagonist returns)`` (``regret``). Unsolvable
+    levels are handed out as built, as in the paper; ``solvable`` reports their share.
+
+    Args:
+        env: an env with an editor (the mazes).
+        params: the env's Params (the episodes' ``max_steps`` stays the trainer's).
+        num_walls: the editor's wall budget (PAIRED's maze: 50).
+        learning_rate: the adversary's Adam step size.
+        update_epochs: the adversary's passes over each round's levels.
+        num_minibatches: its minibatches per pass (must divide the number of envs).
+        ent_coef: its entropy bonus.
+        hidden_size: the width of its network.
+
+    Raises:
+        ValueError: an env without an editor, or an option out of range.
+    """
+
+    name = "paired"
+    signal = "regret"
+    students = 2
+    #: The metrics, after each round: the regret and the students' returns (means over the
+    #: levels), the adversary's step (``adversary_entropy``: its policy's mean entropy per
+    #: build step) and what it built (``walls``, ``solvable``, and ``path_length``, the mean
+    #: shortest path over the solvable levels).
+    METRICS = (
+        "regret",
+        "protagonist_return",
+        "antagonist_return",
+        "adversary_entropy",
+        "adversary_policy_loss",
+        "walls",
+        "solvable",
+        "path_length",
+    )
+
+    def __init__(
+        self,
+        env: Env,
+        params: EnvParams | None = None,
+        num_walls: int = 50,
+        learning_rate: float = ADVERSARY_PPO["learning_rate"],
+        update_epochs: int = ADVERSARY_PPO["update_epochs"],
+        num_minibatches: int = ADVERSARY_PPO["num_minibatches"],
+        ent_coef: float = ADVERSARY_PPO["ent_coef"],
+        hidden_size: int = 64,
+    ) -> None:
+        super().__init__(env, params)
+        try:
+            editor = env.editor(num_walls=num_walls)
+        except NotImplementedError as error:
+            raise ValueError(f"PAIRED builds levels in an editor: {error}") from None
+        except ValueError as error:  # the budget does not fit this env's grid
+            raise ValueError(
+                f"PAIRED.num_walls: {error} (the wall budget must fit {env!r}; "
+                "set the curriculum option num_walls)"
+            ) from None
+        settings = dict(
+            ADVERSARY_PPO, learning_rate=learning_rate, update_epochs=update_epochs,
+            num_minibatches=num_minibatches, ent_coef=ent_coef, hidden_size=hidden_size,
+        )  # fmt: skip
+        # its batch is a round's levels, known at ``init``: the trainer's batch fields stand
+        # aside so that PPOConfig checks only what the adversary uses
+        settings.update(num_envs=num_minibatches, num_steps=1, total_timesteps=num_minibatches)
+        try:
+            config = PPOConfig(**settings)
+        except ValueError as error:
+            raise ValueError(str(error).replace("PPOConfig.", "PAIRED.")) from None
+        self.adversary = Adversary(editor, config)
+        self.editor = editor
+
+    def summary(self) -> str:
+        """How the adversary builds levels."""
+        c = self.adversary.config
+        return (
+            f"an adversary builds each level in {self.editor!r} ({self.editor.num_steps} "
+            f"choices); reward = regret of the protagonist against an antagonist trained beside "
+            f"it; adversary PPO lr {c.learning_rate:g}, {c.update_epochs} epochs"
+        )
+
+    def init(self, key: PRNGKey, num: int) -> PAIREDState:
+        """A fresh adversary; rounds of ``num`` envs (``num_minibatches`` must divide it)."""
+        minibatches = self.adversary.config.num_minibatches
+        if num % minibatches:
+            raise ValueError(
+                f"PAIRED.num_minibatches={minibatches} must divide the {num} levels of a round"
+            )
+        net_key, key = jax.random.split(key)
+        levels = jax.tree.map(lambda x: jnp.broadcast_to(x, (num, *x.shape)), self.level_template())
+        return PAIREDState(
+            adversary=self.adversary.init(net_key),
+            key=key,
+            levels=levels,
+            regret=jnp.full(num, -jnp.inf, jnp.float32),
+            last={name: jnp.float32(0.0) for name in self.METRICS},
+        )
+
+    def sample(self, state: PAIREDState, key: PRNGKey, num: int) -> tuple[PAIREDState, Batch]:
+        """The adversary builds ``num`` levels; ``info`` keeps its choices (not its views)."""
+        levels, solvable, trajectory = self.adversary.build(state.adversary.weights, key, num)
+        kept = trajectory.replace(obs=None, mask=None)
+        return state, Batch(levels, {"trajectory": kept, "solvable": solvable}, jnp.asarray(True))
+
+    def update(self, state: PAIREDState, batch: Batch, stats: EpisodeStats) -> PAIREDState:
+        """The adversary's PPO step on the round's levels, rewarded with their regret.
+
+        Args:
+            state: the teacher.
+            batch: the round's levels and the adversary's choices.
+            stats: the students' statistics, fields [2, N]: protagonist, antagonist.
+        """
+        num = batch_size_of(batch)
+        check_stats(stats, num, self.students)
+        protagonist = jax.tree.map(lambda x: x[0], stats)
+        antagonist = jax.tree.map(lambda x: x[1], stats)
+        score = regret(protagonist, antagonist)
+        trajectory = self.adversary.replay(batch.info["trajectory"])
+        key, learn_key = jax.random.split(state.key)
+        adversary, learned = self.adversary.learn(state.adversary, trajectory, score, learn_key)
+        built = jax.vmap(self.editor.statistics)(batch.levels)
+        solvable = batch.info["solvable"]
+        paths = jnp.where(solvable, built["path_length"], 0.0)
+        last = {
+            "regret": jnp.mean(score),
+            "protagonist_return": jnp.mean(protagonist.return_mean),
+            "antagonist_return": jnp.mean(antagonist.return_mean),
+            "adversary_entropy": learned["entropy"],
+            "adversary_policy_loss": learned["policy_loss"],
+            "walls": jnp.mean(built["walls"]),
+            "solvable": jnp.mean(solvable.astype(jnp.float32)),
+            "path_length": jnp.sum(paths) / jnp.maximum(jnp.sum(solvable), 1),
+        }
+        last = {name: jnp.asarray(value, jnp.float32) for name, value in last.items()}
+        return PAIREDState(adversary, key, batch.levels, score, last)
+
+    def metrics(self, state: PAIREDState) -> dict[str, Array]:
+        """The latest round's ``METRICS`` (zeros before the first round ends)."""
+        return dict(state.last)
+
+    def top_levels(self, state: PAIREDState, k: int) -> tuple[PyTree, Array]:
+        """The latest round's ``k`` highest-regret levels, best first (-inf: none yet)."""
+        k = min(k, state.regret.shape[0])
+        scores, order = jax.lax.top_k(state.regret, k)
+        return jax.tree.map(lambda x: x[order], state.levels), scores

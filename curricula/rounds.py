@@ -276,6 +276,15 @@ class Rounds:
         self.teacher = teacher
         self.num = num
         self.updates = updates
+        #: Students playing each level (``Teacher.students``): sums are [N] or [students, N].
+        self.students = teacher.students
+
+    def _zero_sums(self) -> RoundSums:
+        """Empty sums, leaves [N], or [students, N] for a teacher with several students."""
+        sums = RoundSums.zeros(self.num)
+        if self.students == 1:
+            return sums
+        return jax.tree.map(lambda x: jnp.broadcast_to(x, (self.students, self.num)), sums)
 
     def init(self, key: PRNGKey) -> RoundState:
         """The curriculum before its first round (a zero batch stands in until ``start``)."""
@@ -284,7 +293,7 @@ class Rounds:
             lambda s, k: sample_round(self.teacher, s, k, self.num)[2], teacher_state, key
         )
         batch = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), shape)
-        return RoundState(teacher_state, key, batch, RoundSums.zeros(self.num))
+        return RoundState(teacher_state, key, batch, self._zero_sums())
 
     def starts(self, update: Array) -> Array:
         """Whether update ``update`` (0-based) begins a round."""
@@ -322,7 +331,7 @@ class Rounds:
                 key,
             )
         teacher_state, key, batch = sample_round(teacher, teacher_state, key, self.num)
-        return RoundState(teacher_state, key, batch, RoundSums.zeros(self.num))
+        return RoundState(teacher_state, key, batch, self._zero_sums())
 
     def record(
         self,
@@ -333,8 +342,15 @@ class Rounds:
         done: Array,
         episode_return: Array,
     ) -> RoundState:
-        """Adds one rollout ([T, N] inputs, see ``add_rollout``) to the round's statistics."""
-        sums = add_rollout(state.sums, env, value, advantage, done, episode_return)
+        """Adds one rollout ([T, N] inputs, see ``add_rollout``) to the round's statistics.
+
+        With several students, every input is [students, T, N], the trained student first.
+        """
+        if self.students == 1:
+            sums = add_rollout(state.sums, env, value, advantage, done, episode_return)
+        else:
+            add = jax.vmap(lambda *a: add_rollout(a[0], env, *a[1:]))
+            sums = add(state.sums, value, advantage, done, episode_return)
         return state.replace(sums=sums)
 
     def end(self, state: RoundState, update: Array) -> RoundState:
@@ -342,7 +358,7 @@ class Rounds:
 
         def learn(state: RoundState) -> RoundState:
             stats = finish(state.sums)
-            check_stats(stats, self.num)
+            check_stats(stats, self.num, self.students)
             return state.replace(teacher=self.teacher.update(state.teacher, state.batch, stats))
 
         return jax.lax.cond((update + 1) % self.updates == 0, learn, lambda s: s, state)

@@ -148,7 +148,8 @@ class Env(abc.ABC, Generic[LevelT, StateT, ParamsT]):
         """The MDP in which a PAIRED adversary builds this env's levels, one piece per step."""
         raise NotImplementedError(
             f"{type(self).__name__} declares no level editor (PAIRED's adversary builds levels "
-            "of the UED maze: curriculax/Maze-v0, curriculax/Maze-60Walls-v0)"
+            "of the mazes: curriculax/Maze-v0, curriculax/Maze-60Walls-v0 and "
+            "curriculax/PerfectMaze-{15x15,21x21,31x31}-v0)"
         )
 
     # ----------------------------------------------------------------- what the base owns

@@ -82,6 +82,8 @@ class RunnerState:
         curriculum: the curriculum's rounds (``None`` without a curriculum).
         return_norm: return normalisation's running state (``None`` unless
             ``config.normalize_returns``).
+        antagonist: a second student's own ``RunnerState`` (no curriculum of its own), for a
+            teacher with two students (PAIRED's antagonist); ``None`` otherwise.
     """
 
     params: PyTree
@@ -94,6 +96,7 @@ class RunnerState:
     update: Array
     curriculum: RoundState | None = None
     return_norm: ReturnNorm | None = None
+    antagonist: RunnerState | None = None
 
 
 @struct.dataclass
@@ -111,6 +114,25 @@ class Transition:
     final_value: Array
     episode_return: Array
     episode_length: Array
+
+
+@struct.dataclass
+class Experience:
+    """A student's rollout ready to learn from.
+
+    Attributes:
+        batch: the transitions, leaves [T, N, ...].
+        advantages: GAE advantages [T, N].
+        returns: value targets [T, N].
+        start_carry: the recurrent state at the rollout's start (``None`` if feed-forward).
+        done: bool [T, N], an episode ended at step t.
+    """
+
+    batch: Transition
+    advantages: Array
+    returns: Array
+    start_carry: PyTree
+    done: Array
 
 
 class PPO:
@@ -273,25 +295,31 @@ class PPO:
     # ------------------------------------------------------------------ training
 
     def init(self, key: PRNGKey) -> RunnerState:
-        """The start of a run: fresh network, optimiser and envs."""
+        """The start of a run: fresh network, optimiser and envs (and a second student's)."""
         net_key, env_key, teacher_key, key = jax.random.split(key, 4)
+        runner = self._new_student(net_key, env_key, key)
+        if self.rounds is not None:
+            runner = runner.replace(curriculum=self.rounds.init(teacher_key))
+            if self.rounds.students == 2:  # its keys from the run's, the student's kept as ever
+                keys = jax.random.split(jax.random.fold_in(key, 2), 3)
+                runner = runner.replace(antagonist=self._new_student(*keys))
+        return self._shard_envs(runner)
+
+    def _new_student(self, net_key: PRNGKey, env_key: PRNGKey, key: PRNGKey) -> RunnerState:
+        """A student's fresh network, optimiser and envs (no curriculum); ``key`` is its own."""
         params = self.init_params(net_key)
         obs, vec_state = self.venv.reset(env_key, self.env_params)
         n = self.config.num_envs
-        curriculum = None if self.rounds is None else self.rounds.init(teacher_key)
-        return self._shard_envs(
-            RunnerState(
-                params=params,
-                opt_state=self.optimizer.init(_trainable(params)[0]),
-                vec_state=vec_state,
-                obs=obs,
-                carry=self.network.initial_carry(n),
-                reset=jnp.ones(n, bool),
-                key=key,
-                update=jnp.asarray(0, jnp.int32),
-                curriculum=curriculum,
-                return_norm=ReturnNorm.create(n) if self.config.normalize_returns else None,
-            )
+        return RunnerState(
+            params=params,
+            opt_state=self.optimizer.init(_trainable(params)[0]),
+            vec_state=vec_state,
+            obs=obs,
+            carry=self.network.initial_carry(n),
+            reset=jnp.ones(n, bool),
+            key=key,
+            update=jnp.asarray(0, jnp.int32),
+            return_norm=ReturnNorm.create(n) if self.config.normalize_returns else None,
         )
 
     def _rollout(
@@ -436,6 +464,9 @@ class PPO:
     ) -> tuple[RunnerState, dict[str, Array]]:
         """One PPO update: refill or start a round, rollout, GAE, ``update_epochs`` epochs.
 
+        With a two-student teacher (PAIRED) the antagonist (``runner.antagonist``) does the
+        same on the same levels, and the round's statistics hold both students' rows.
+
         Args:
             runner: the run's state.
             step: int32 [], the index of this update, shared by every seed (not vmapped).
@@ -461,6 +492,63 @@ class PPO:
             )
             env_params = round_params(runner.curriculum.batch, self.env_params)
         runner = self._shard_envs(runner)
+        runner, experience = self._experience(runner, env_params)
+        lr = self.schedule(_adam_count(runner.opt_state))
+        curriculum_metrics = {}
+        if self.rounds is None:
+            (params, opt_state), losses = self._learn(runner, experience, epoch_key)
+        else:
+            train = runner.curriculum.batch.train
+            played = [experience]
+            if runner.antagonist is not None:
+                second, second_experience = self._experience(runner.antagonist, env_params)
+                second_key, second_epoch_key = jax.random.split(second.key)
+                (second_params, second_opt), _ = self._learn_if(
+                    train, second, second_experience, second_epoch_key
+                )
+                second = self._after_learning(
+                    second.replace(key=second_key), second_params, second_opt, second_experience
+                )
+                runner = runner.replace(antagonist=second)
+                played.append(second_experience)
+
+            def rows(field: Any) -> Array:  # [T, N], or [students, T, N] with two
+                values = [field(e) for e in played]
+                return values[0] if len(values) == 1 else jnp.stack(values)
+
+            curriculum = self.rounds.record(
+                runner.curriculum,
+                self.env,
+                rows(lambda e: e.batch.value),
+                rows(lambda e: e.advantages),
+                rows(lambda e: e.done),
+                rows(lambda e: e.batch.episode_return),
+            )
+            curriculum = self.rounds.end(curriculum, step)
+            runner = runner.replace(curriculum=curriculum)
+            (params, opt_state), losses = self._learn_if(train, runner, experience, epoch_key)
+            curriculum_metrics = self.rounds.metrics(curriculum)
+        runner = self._after_learning(runner, params, opt_state, experience)
+        batch, done = experience.batch, experience.done
+        episodes = jnp.sum(done)
+        per_episode = jnp.maximum(episodes, 1).astype(jnp.float32)
+        metrics = {
+            "env_steps": (runner.update * c.batch_size).astype(jnp.float32),
+            "episodes": episodes.astype(jnp.float32),
+            "return_mean": jnp.sum(jnp.where(done, batch.episode_return, 0.0)) / per_episode,
+            "length_mean": jnp.sum(jnp.where(done, batch.episode_length, 0)) / per_episode,
+            "success_rate": jnp.sum(done & self.env.succeeded(batch.episode_return)) / per_episode,
+            "learning_rate": jnp.asarray(lr, jnp.float32),
+            **{name: jnp.mean(value) for name, value in losses.items()},
+            **curriculum_metrics,
+        }
+        return runner, metrics
+
+    def _experience(
+        self, runner: RunnerState, env_params: EnvParams
+    ) -> tuple[RunnerState, Experience]:
+        """A student's rollout under ``env_params`` and its GAE (rewards normalised if asked)."""
+        c = self.config
         runner, batch, last_value, start_carry = self._rollout(runner, env_params)
         batch = self._shard_envs(batch, axis=1)
         following = next_values(
@@ -480,6 +568,16 @@ class PPO:
             c.gamma,
             c.gae_lambda,
         )
+        return runner, Experience(batch, advantages, returns, start_carry, done)
+
+    def _learn(
+        self, runner: RunnerState, experience: Experience, key: PRNGKey
+    ) -> tuple[tuple[PyTree, PyTree], dict[str, Array]]:
+        """``update_epochs`` epochs of minibatch Adam steps on ``experience``.
+
+        Returns:
+            ``((params, opt_state), losses)``, losses stacked [epochs, minibatches].
+        """
         grad_fn = jax.value_and_grad(self._loss, has_aux=True)
 
         def minibatch_step(
@@ -494,49 +592,35 @@ class PPO:
         def epoch(
             state: tuple[PyTree, PyTree], key: PRNGKey
         ) -> tuple[tuple[PyTree, PyTree], dict[str, Array]]:
-            minibatches = self._minibatches(key, start_carry, batch, advantages, returns)
+            e = experience
+            minibatches = self._minibatches(key, e.start_carry, e.batch, e.advantages, e.returns)
             return jax.lax.scan(minibatch_step, state, minibatches)
 
-        lr = self.schedule(_adam_count(runner.opt_state))
+        state = (runner.params, runner.opt_state)
+        return jax.lax.scan(epoch, state, jax.random.split(key, self.config.update_epochs))
 
-        def learn(state: tuple[PyTree, PyTree]) -> tuple[tuple[PyTree, PyTree], dict[str, Array]]:
-            return jax.lax.scan(epoch, state, jax.random.split(epoch_key, c.update_epochs))
-
-        curriculum_metrics = {}
-        if self.rounds is None:
-            (params, opt_state), losses = learn((runner.params, runner.opt_state))
-        else:
-            train = runner.curriculum.batch.train
-            curriculum = self.rounds.record(
-                runner.curriculum, self.env, batch.value, advantages, done, batch.episode_return
-            )
-            curriculum = self.rounds.end(curriculum, step)
-            runner = runner.replace(curriculum=curriculum)
-            skipped = jax.eval_shape(learn, (runner.params, runner.opt_state))[1]
-            (params, opt_state), losses = jax.lax.cond(
-                train,
-                learn,
-                lambda state: (state, jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), skipped)),
+    def _learn_if(
+        self, train: Array, runner: RunnerState, experience: Experience, key: PRNGKey
+    ) -> tuple[tuple[PyTree, PyTree], dict[str, Array]]:
+        """``_learn`` when ``train`` (bool []), else the unchanged state and zero losses."""
+        skipped = jax.eval_shape(self._learn, runner, experience, key)[1]
+        return jax.lax.cond(
+            train,
+            lambda: self._learn(runner, experience, key),
+            lambda: (
                 (runner.params, runner.opt_state),
-            )
-            curriculum_metrics = self.rounds.metrics(curriculum)
-        if c.normalize_observations:  # after the gradient steps: the batch's ratios start at 1
-            flat = batch.obs.reshape((-1, *batch.obs.shape[2:]))
-            params = observe(params, flat)
-        runner = runner.replace(params=params, opt_state=opt_state, update=runner.update + 1)
-        episodes = jnp.sum(done)
-        per_episode = jnp.maximum(episodes, 1).astype(jnp.float32)
-        metrics = {
-            "env_steps": (runner.update * c.batch_size).astype(jnp.float32),
-            "episodes": episodes.astype(jnp.float32),
-            "return_mean": jnp.sum(jnp.where(done, batch.episode_return, 0.0)) / per_episode,
-            "length_mean": jnp.sum(jnp.where(done, batch.episode_length, 0)) / per_episode,
-            "success_rate": jnp.sum(done & self.env.succeeded(batch.episode_return)) / per_episode,
-            "learning_rate": jnp.asarray(lr, jnp.float32),
-            **{name: jnp.mean(value) for name, value in losses.items()},
-            **curriculum_metrics,
-        }
-        return runner, metrics
+                jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), skipped),
+            ),
+        )
+
+    def _after_learning(
+        self, runner: RunnerState, params: PyTree, opt_state: PyTree, experience: Experience
+    ) -> RunnerState:
+        """The student after its gradient steps: observation statistics, update count."""
+        if self.config.normalize_observations:  # after the gradient steps: ratios start at 1
+            obs = experience.batch.obs
+            params = observe(params, obs.reshape((-1, *obs.shape[2:])))
+        return runner.replace(params=params, opt_state=opt_state, update=runner.update + 1)
 
     # ------------------------------------------------------------------ curricula
 
@@ -556,15 +640,25 @@ class PPO:
             step,
             lambda levels: self._success_on(runner.params, levels, eval_key),
         )
-        n = self.config.num_envs
         params = round_params(curriculum.batch, self.env_params)
-        obs, vec_state = self.venv.reset(reset_key, params, levels=curriculum.batch.levels)
+        runner = self._restart(runner, reset_key, params, curriculum.batch.levels)
+        if runner.antagonist is not None:  # the second student plays the same levels
+            second_key = jax.random.fold_in(reset_key, 1)
+            second = self._restart(runner.antagonist, second_key, params, curriculum.batch.levels)
+            runner = runner.replace(antagonist=second)
+        return runner.replace(curriculum=curriculum)
+
+    def _restart(
+        self, runner: RunnerState, key: PRNGKey, params: EnvParams, levels: PyTree
+    ) -> RunnerState:
+        """A student's envs restarted on ``levels`` (leaves [N, ...]) under ``params``."""
+        n = self.config.num_envs
+        obs, vec_state = self.venv.reset(key, params, levels=levels)
         return runner.replace(
             vec_state=vec_state,
             obs=obs,
             carry=self.network.initial_carry(n),
             reset=jnp.ones(n, bool),
-            curriculum=curriculum,
         )
 
     def _success_on(self, params: PyTree, levels: PyTree, key: PRNGKey) -> Array:

@@ -17,8 +17,10 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
+from curriculax.envs.grid.constants import Obj
 from curriculax.envs.grid.engine import GridLevel
 from curriculax.envs.grid.maze import is_solvable, walls_and_goal
+from curriculax.envs.grid.paths import shortest_path
 from curriculax.spaces import Box, Discrete
 from curriculax.types import Array, PRNGKey
 
@@ -159,3 +161,18 @@ class MazeEditor:
             agent_dir=jax.random.randint(key, (), 0, 4, dtype=jnp.int32),
         )
         return level, is_solvable(level)
+
+    def statistics(self, level: GridLevel) -> dict[str, Array]:
+        """What a built maze is like: float32 scalars.
+
+        Returns:
+            ``walls`` (their count) and ``path_length`` (steps of the shortest path from the
+            agent to the goal, -1 when there is none).
+        """
+        kind = level.grid[..., 0]
+        goal = jnp.argwhere(kind == Obj.GOAL, size=1, fill_value=0)[0, ::-1].astype(jnp.int32)
+        walkable = (kind == Obj.EMPTY) | (kind == Obj.GOAL)
+        return {
+            "walls": jnp.sum(kind == Obj.WALL).astype(jnp.float32),
+            "path_length": shortest_path(walkable, level.agent_pos, goal).astype(jnp.float32),
+        }

@@ -263,3 +263,13 @@ class PerfectMaze(GridEnv[PerfectMazeParams]):
     def mutate_level(self, key: PRNGKey, level: GridLevel, params: PerfectMazeParams) -> GridLevel:
         """ACCEL's edit (see ``mutate_maze``); the maze may stop being perfect."""
         return mutate_maze(key, level)
+
+    def editor(self, num_walls: int = 50) -> Any:
+        """PAIRED's adversary MDP on this grid (``editor.MazeEditor``, budget ``num_walls``).
+
+        The adversary places the agent, the goal and free-standing walls, as on the UED maze:
+        its levels play here but are not perfect mazes (as ACCEL's edits need not be).
+        """
+        from curriculax.envs.grid.editor import MazeEditor
+
+        return MazeEditor(self.size, num_walls)

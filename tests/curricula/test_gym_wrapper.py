@@ -325,7 +325,9 @@ def test_errors(maze, dr):
     with pytest.raises(ValueError, match="num"):
         HostCurriculum(dr, num=0)
     with pytest.raises(ValueError, match="unknown curriculum"):
-        make_curriculum_env(ENV_ID, "paired", **ENV_KW)
+        make_curriculum_env(ENV_ID, "pared", **ENV_KW)
+    with pytest.raises(ValueError, match="2 students"):  # PAIRED needs the jitted trainer
+        make_curriculum_env(ENV_ID, "paired", teacher_kwargs={"num_walls": 10}, **ENV_KW)
     with pytest.raises(TypeError, match="one process"):
         import pickle
 

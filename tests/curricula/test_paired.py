@@ -1,4 +1,4 @@
-"""PAIRED: the regret estimate on hand-made returns, the adversary's levels and episodes."""
+"""PAIRED: the regret on hand-made returns, the adversary, and the teacher in the trainer."""
 
 from __future__ import annotations
 
@@ -8,9 +8,12 @@ import numpy as np
 import pytest
 
 import curriculax
-from curriculax.agents.ppo import PPOConfig
+from curriculax.agents.ppo import PPOConfig, make_train
 from curriculax.agents.ppo.losses import log_prob_entropy
+from curriculax.agents.runner import RunSpec, load_run, run_training
+from curriculax.curricula import make_teacher
 from curriculax.curricula.base import EpisodeStats
+from curriculax.curricula.gym import HostCurriculum
 from curriculax.curricula.paired import ADVERSARY_PPO, Adversary, regret
 from curriculax.envs.grid.constants import Obj
 
@@ -106,3 +109,97 @@ def test_settings_the_adversary_would_not_use_are_refused_before_tracing():
     ):
         with pytest.raises(ValueError, match=name):
             Adversary(editor, PPOConfig(**{**ADVERSARY_PPO, **change}))
+
+
+def _raw(x):
+    return jax.random.key_data(x) if jnp.issubdtype(x.dtype, jax.dtypes.prng_key) else x
+
+
+def _equal(a, b) -> bool:
+    pairs = zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True)
+    return all(np.array_equal(np.asarray(_raw(x)), np.asarray(_raw(y))) for x, y in pairs)
+
+
+def test_paired_trains_two_students_on_the_adversarys_levels_and_the_levels_change():
+    env, params = curriculax.make("curriculax/Maze-v0", max_steps=32)
+    rounds, num = 30, 32
+    config = PPOConfig(
+        total_timesteps=num * 32 * rounds, num_envs=num, num_steps=32, num_minibatches=2
+    )
+    teacher = make_teacher("paired", env, params, learning_rate=1e-3)
+    train = make_train(config, env, params, teacher=teacher)
+    start, (runner, metrics) = jax.jit(lambda k: (train.init(k), train(k)))(jax.random.key(0))
+    metrics = {k: np.asarray(v) for k, v in metrics.items()}
+    for name, values in metrics.items():
+        assert np.all(np.isfinite(values)), name
+    for tree in (runner.params, runner.antagonist.params, runner.curriculum.teacher.adversary):
+        assert all(np.all(np.isfinite(np.asarray(x))) for x in jax.tree.leaves(tree))
+    # two students, each trained: both moved from their start, and apart
+    assert not _equal(start.params, runner.params)
+    assert not _equal(start.antagonist.params, runner.antagonist.params)
+    assert not _equal(runner.params, runner.antagonist.params)
+    # the antagonist's envs play the round's levels, as the protagonist's do
+    levels = runner.curriculum.batch.levels
+    keys = jax.random.split(jax.random.key(0), num)
+    _, fresh = jax.vmap(env.reset_to_level, (0, 0, None))(keys, levels, params)
+    for student in (runner, runner.antagonist):
+        starts = student.vec_state.source_state
+        assert np.array_equal(np.asarray(starts.grid), np.asarray(fresh.grid))
+        assert np.array_equal(np.asarray(starts.agent_pos), np.asarray(levels.agent_pos))
+    # the adversary learns every round: its policy sharpens and its mazes change
+    entropy, walls = metrics["curriculum/adversary_entropy"], metrics["curriculum/walls"]
+    assert entropy[-5:].mean() < entropy[:5].mean() - 0.3
+    assert abs(walls[-5:].mean() - walls[:5].mean()) > 4.0
+    assert np.all((metrics["curriculum/solvable"] >= 0) & (metrics["curriculum/solvable"] <= 1))
+
+
+def test_a_paired_run_resumes_exactly_with_both_students_and_the_adversary(tmp_path):
+    config = PPOConfig(total_timesteps=8 * 16 * 4, num_envs=8, num_steps=16, num_minibatches=2)
+    spec = RunSpec(
+        "curriculax/Maze-v0",
+        config,
+        env_kwargs={"max_steps": 16},
+        chunk_updates=1,
+        curriculum="paired",
+        curriculum_options={"num_minibatches": 2},
+    )
+    whole, _ = run_training(spec, tmp_path / "whole", quiet=True, pictures=False)
+    run_training(spec, tmp_path / "cut", quiet=True, stop_after_updates=2, pictures=False)
+    _, _, saved, _ = load_run(tmp_path / "cut")
+    assert int(saved.update[0]) == 2 and saved.antagonist is not None
+    resumed, _ = run_training(spec, tmp_path / "cut", quiet=True, pictures=False)
+    assert _equal(whole.params, resumed.params)
+    assert _equal(whole.antagonist, resumed.antagonist)
+    assert _equal(whole.curriculum, resumed.curriculum)
+    header = (tmp_path / "cut" / "metrics.csv").read_text().splitlines()[0].split(",")
+    assert "curriculum/regret" in header and "curriculum/walls" in header
+
+
+def test_paired_needs_an_editor_and_the_jitted_trainer():
+    env, params = curriculax.make("curriculax/DoorKey-5x5-v0")
+    with pytest.raises(ValueError, match="Maze-v0"):
+        make_teacher("paired", env, params)
+    maze, maze_params = curriculax.make("curriculax/Maze-v0")
+    with pytest.raises(ValueError, match="num_walls"):
+        make_teacher("paired", maze, maze_params, num_walls=500)
+    with pytest.raises(ValueError, match="learning_rate"):
+        make_teacher("paired", maze, maze_params, learning_rate=-1.0)
+    teacher = make_teacher("paired", maze, maze_params, num_minibatches=3)
+    with pytest.raises(ValueError, match="divide"):
+        teacher.init(jax.random.key(0), 8)
+    with pytest.raises(ValueError, match="2 students"):
+        HostCurriculum(make_teacher("paired", maze, maze_params), num=4)
+
+
+def test_the_perfect_maze_has_an_editor_whose_levels_it_plays():
+    env, params = curriculax.make("curriculax/PerfectMaze-15x15-v0")
+    teacher = make_teacher("paired", env, params, num_walls=20)
+    state = teacher.init(jax.random.key(0), 4)
+    _, batch = jax.jit(teacher.sample, static_argnums=2)(state, jax.random.key(1), 4)
+    assert batch.levels.grid.shape[:3] == (4, 15, 15)
+    keys = jax.random.split(jax.random.key(2), 4)
+    _, env_state = jax.vmap(env.reset_to_level, (0, 0, None))(keys, batch.levels, params)
+    assert np.array_equal(np.asarray(env_state.agent_pos), np.asarray(batch.levels.agent_pos))
+    step = jax.vmap(env.step, (0, 0, 0, None))
+    obs, _, reward, *_ = step(keys, env_state, jnp.full(4, 2, jnp.int32), params)  # forward
+    assert obs.shape[0] == 4 and np.all(np.isfinite(np.asarray(reward)))

@@ -20,19 +20,22 @@ def _index(x: int, y: int) -> int:
     return y * SIZE + x
 
 
-def _bfs_solvable(walls: np.ndarray, start: tuple[int, int], goal: tuple[int, int]) -> bool:
-    """Plain breadth-first search over free cells (the reference for ``solvable``)."""
-    seen, queue = {start}, collections.deque([start])
+def _bfs_distance(walls: np.ndarray, start: tuple[int, int], goal: tuple[int, int]) -> int:
+    """Plain breadth-first search over free cells: steps to the goal, -1 if unreachable.
+
+    The reference for the editor's ``solvable`` and ``path_length``.
+    """
+    seen, queue = {start: 0}, collections.deque([start])
     while queue:
         x, y = queue.popleft()
         if (x, y) == goal:
-            return True
+            return seen[(x, y)]
         for nx, ny in ((x + 1, y), (x - 1, y), (x, y + 1), (x, y - 1)):
             inside = 0 <= nx < walls.shape[1] and 0 <= ny < walls.shape[0]
             if inside and not walls[ny, nx] and (nx, ny) not in seen:
-                seen.add((nx, ny))
+                seen[(nx, ny)] = seen[(x, y)] + 1
                 queue.append((nx, ny))
-    return False
+    return -1
 
 
 def test_the_agent_then_the_goal_then_walls_and_occupied_cells_take_no_wall():
@@ -81,10 +84,10 @@ def test_random_edits_build_valid_levels_and_flag_the_unsolvable_ones():
         pick_key, dir_key = jax.random.split(key)
         state, _ = jax.lax.scan(one, state, jax.random.split(pick_key, editor.num_steps))
         level, solvable = editor.level(state, dir_key)
-        return state, level, solvable
+        return state, level, solvable, editor.statistics(level)
 
-    states, levels, solvable = jax.jit(jax.vmap(build))(jax.random.split(jax.random.key(0), batch))
-    states, levels, solvable = jax.device_get((states, levels, solvable))
+    keys = jax.random.split(jax.random.key(0), batch)
+    states, levels, solvable, stats = jax.device_get(jax.jit(jax.vmap(build))(keys))
     kinds = levels.grid[..., 0]
     for i in range(batch):
         ax, ay = levels.agent_pos[i]
@@ -94,7 +97,9 @@ def test_random_edits_build_valid_levels_and_flag_the_unsolvable_ones():
         assert (kinds[i] == Obj.GOAL).sum() == 1
         walls = kinds[i] == Obj.WALL
         assert 0 < walls.sum() <= 60
-        assert bool(solvable[i]) == _bfs_solvable(walls, (ax, ay), (gx, gy))
+        distance = _bfs_distance(walls, (ax, ay), (gx, gy))
+        assert bool(solvable[i]) == (distance >= 0)
+        assert stats["path_length"][i] == distance and stats["walls"][i] == walls.sum()
     assert 0 < solvable.sum() < batch  # both kinds occur at 60 walls: the flag is a real check
     # the levels play in the maze itself
     level = jax.tree.map(lambda x: x[0], levels)
