@@ -4,8 +4,7 @@ Every test runs what a user runs, ``curriculax train ENV --seeds 5`` with no oth
 env's recipe, ``curriculax.recipes``), and reads the command's closing report (``eval.json``:
 each seed's greedy policy on 256 fresh levels of the env's own distribution). Every seed must
 succeed on at least 90 % of them (parkour: return above TeachMyAgent's 230, "mastered").
-docs/agents.md's table holds the results of these runs (or of the same command run by hand);
-StumpTracks does not pass yet (issue 22).
+docs/agents.md's table holds the results of these runs (or of the same command run by hand).
 """
 
 from __future__ import annotations
