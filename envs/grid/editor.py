@@ -19,7 +19,7 @@ from flax import struct
 
 from curriculax.envs.grid.constants import Obj
 from curriculax.envs.grid.engine import GridLevel
-from curriculax.envs.grid.maze import is_solvable, walls_and_goal
+from curriculax.envs.grid.maze import goal_cell, is_solvable, walkable_cells, walls_and_goal
 from curriculax.envs.grid.paths import shortest_path
 from curriculax.spaces import Box, Discrete
 from curriculax.types import Array, PRNGKey
@@ -169,10 +169,8 @@ class MazeEditor:
             ``walls`` (their count) and ``path_length`` (steps of the shortest path from the
             agent to the goal, -1 when there is none).
         """
-        kind = level.grid[..., 0]
-        goal = jnp.argwhere(kind == Obj.GOAL, size=1, fill_value=0)[0, ::-1].astype(jnp.int32)
-        walkable = (kind == Obj.EMPTY) | (kind == Obj.GOAL)
+        path = shortest_path(walkable_cells(level), level.agent_pos, goal_cell(level))
         return {
-            "walls": jnp.sum(kind == Obj.WALL).astype(jnp.float32),
-            "path_length": shortest_path(walkable, level.agent_pos, goal).astype(jnp.float32),
+            "walls": jnp.sum(level.grid[..., 0] == Obj.WALL).astype(jnp.float32),
+            "path_length": path.astype(jnp.float32),
         }

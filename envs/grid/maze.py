@@ -35,11 +35,22 @@ def walls_and_goal(walls: Array, goal: Array) -> Array:
     return _cells(walls).at[goal[1], goal[0]].set(jnp.asarray(GOAL_CELL))
 
 
+def walkable_cells(level: GridLevel) -> Array:
+    """Bool [H, W]: the cells a maze's agent may stand on (empty, floor, the goal)."""
+    kind = level.grid[..., 0]
+    return (kind == Obj.EMPTY) | (kind == Obj.GOAL) | (kind == Obj.FLOOR)
+
+
+def goal_cell(level: GridLevel) -> Array:
+    """Int32 [2]: ``(x, y)`` of the maze's goal (``(0, 0)`` if it has none)."""
+    kind = level.grid[..., 0]
+    return jnp.argwhere(kind == Obj.GOAL, size=1, fill_value=0)[0, ::-1].astype(jnp.int32)
+
+
 def is_solvable(level: GridLevel) -> Array:
     """Whether the goal can be reached from the agent's start (bool [])."""
     kind = level.grid[..., 0]
-    walkable = (kind == Obj.EMPTY) | (kind == Obj.GOAL) | (kind == Obj.FLOOR)
-    return jnp.any(reachable(walkable, level.agent_pos) & (kind == Obj.GOAL))
+    return jnp.any(reachable(walkable_cells(level), level.agent_pos) & (kind == Obj.GOAL))
 
 
 @struct.dataclass
@@ -150,7 +161,7 @@ def mutate_maze(key: PRNGKey, level: GridLevel, num_edits: int = 3) -> GridLevel
     height, width = kind.shape
     edit_keys = jax.random.split(key, num_edits + 2)
     walls = kind == Obj.WALL
-    goal = jnp.argwhere(kind == Obj.GOAL, size=1, fill_value=0)[0, ::-1].astype(jnp.int32)
+    goal = goal_cell(level)
     protected = jnp.zeros_like(walls).at[level.agent_pos[1], level.agent_pos[0]].set(True)
     protected = protected.at[goal[1], goal[0]].set(True)
     for edit_key in edit_keys[:num_edits]:

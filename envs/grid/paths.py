@@ -8,6 +8,13 @@ import jax.numpy as jnp
 from curriculax.types import Array
 
 
+def _grow(filled: Array, walkable: Array) -> Array:
+    """One dilation of ``filled`` (bool [H, W]) into its walkable 4-neighbours."""
+    padded = jnp.pad(filled, 1)
+    neighbours = padded[:-2, 1:-1] | padded[2:, 1:-1] | padded[1:-1, :-2] | padded[1:-1, 2:]
+    return filled | (neighbours & walkable)
+
+
 def reachable(walkable: Array, start: Array) -> Array:
     """Cells reachable from ``start`` by 4-neighbour steps through walkable cells.
 
@@ -22,9 +29,7 @@ def reachable(walkable: Array, start: Array) -> Array:
     seed = jnp.zeros(walkable.shape, bool).at[start[1], start[0]].set(True)
 
     def grow(filled: Array) -> Array:
-        padded = jnp.pad(filled, 1)
-        neighbours = padded[:-2, 1:-1] | padded[2:, 1:-1] | padded[1:-1, :-2] | padded[1:-1, 2:]
-        return filled | (neighbours & walkable)
+        return _grow(filled, walkable)
 
     def not_done(carry: tuple[Array, Array]) -> Array:
         previous, filled = carry
@@ -53,9 +58,7 @@ def shortest_path(walkable: Array, start: Array, goal: Array) -> Array:
     filled = jnp.zeros(walkable.shape, bool).at[start[1], start[0]].set(True)
 
     def grow(filled: Array) -> Array:
-        padded = jnp.pad(filled, 1)
-        neighbours = padded[:-2, 1:-1] | padded[2:, 1:-1] | padded[1:-1, :-2] | padded[1:-1, 2:]
-        return filled | (neighbours & walkable)
+        return _grow(filled, walkable)
 
     def going(carry: tuple[Array, Array, Array]) -> Array:
         previous, filled, _ = carry
