@@ -64,7 +64,8 @@ method (under ``vmap`` Robust PLR and ACCEL compute the skipped gradient steps t
 the same per round as DR); compiling one method's training chunk takes 38-51 s; the held-out
 programs compile once (~75 s for the 12 mazes); ``worst_case`` at 1000 levels x 5 episodes takes
 ~26 s per seed (compile included). Predicted: ~36 min of training + ~12 min of compilation and
-evaluation, ~48 min in all.
+evaluation, ~48 min in all, for the first five methods (measured 2026-11-30). On 2026-12-07 DR
+trained at ~52 k steps/s (225 s) and PAIRED, two students, at ~49 k (481 s): add ~9 min for it.
 
 Run::
 
