@@ -126,7 +126,8 @@ def _run_episodes(
             batch_obs = jax.tree.map(lambda x: x[None], obs)
             carry, out, _ = trainer.policy(net_params, carry, batch_obs, first[None])
             act_key = jax.random.fold_in(act_base, t)
-            action = (greedy_action(out) if greedy else sample_action(act_key, out))[0]
+            action = greedy_action(out) if greedy else sample_action(act_key, out)
+            action = trainer.env_action(action)[0]
             obs, state, reward, terminated, truncated, _ = env.step(
                 jax.random.fold_in(step_key, t), state, action, env_params
             )

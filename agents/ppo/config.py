@@ -65,6 +65,11 @@ class PPOConfig:
         init_log_std: the Gaussian policy's log standard deviation at initialisation
             (continuous actions only; SB3's ``log_std_init``): 0 starts every action dimension
             at std 1, -1 at std 0.37. It is a parameter; training moves it from there.
+        squash_actions: a Gaussian policy acts through ``tanh``, rescaled to the Box's bounds
+            (Brax's tanh-normal; SAC's squashing), instead of its samples being clipped to the
+            bounds by the env. PPO learns the Gaussian of the pre-squash sample (the squash's
+            Jacobian cancels in the ratio), whose entropy is what the metrics report; greedy
+            actions are the squashed mean. Continuous actions with finite bounds only.
         recurrent: ``None``, ``"gru"`` or ``"lstm"`` (a core after the encoder).
         level_mode: ``"fresh"`` (new levels from the env's Params) or ``"replay"``.
         pool_size: levels in the fresh pool; ``None`` = ``num_envs``.
@@ -95,6 +100,7 @@ class PPOConfig:
     network: str = "auto"
     hidden_size: int = 64
     init_log_std: float = 0.0
+    squash_actions: bool = False
     recurrent: str | None = None
     level_mode: str = "fresh"
     pool_size: int | None = None

@@ -19,6 +19,7 @@ __all__ = [
     "next_values",
     "ppo_loss",
     "sample_action",
+    "squash_action",
 ]
 
 
@@ -107,3 +108,17 @@ def ppo_loss(
         "clip_fraction": jnp.mean((jnp.abs(ratio - 1.0) > clip_eps).astype(jnp.float32)),
     }
     return loss, aux
+
+
+def squash_action(action: Array, low: Array, high: Array) -> Array:
+    """A Gaussian sample through ``tanh``, rescaled from (-1, 1) to ``[low, high]``.
+
+    Args:
+        action: float [..., A], unbounded.
+        low: float [A], the Box's finite lower bounds.
+        high: float [A], its upper bounds.
+
+    Returns:
+        float [..., A] inside the bounds.
+    """
+    return 0.5 * (low + high) + 0.5 * (high - low) * jnp.tanh(action)

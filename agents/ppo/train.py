@@ -41,6 +41,7 @@ from curriculax.agents.ppo.losses import (
     next_values,
     ppo_loss,
     sample_action,
+    squash_action,
 )
 from curriculax.agents.ppo.networks import OBS_NORM, ActorCritic, make_network, observe
 from curriculax.agents.ppo.return_norm import ReturnNorm, normalize_rewards
@@ -48,6 +49,7 @@ from curriculax.autoreset import AutoResetVecEnv, VecState
 from curriculax.curricula.base import Teacher
 from curriculax.curricula.rounds import Rounds, RoundState, round_params, rounds_for
 from curriculax.env import Env
+from curriculax.spaces import Box
 from curriculax.types import Array, EnvParams, PRNGKey, PyTree
 
 #: Per-update metrics, each a float32 scalar (stacked over the updates of a chunk).
@@ -188,6 +190,7 @@ class PPO:
             config.init_log_std,
             None if describe is None else describe(),
         )
+        self._squash_bounds = _squash_bounds(config, self.action_space)
         if config.normalize_observations and not getattr(self.network, "normalize_obs", False):
             raise ValueError("normalize_observations needs a network built with normalize_obs")
         devices = list(jax.devices() if devices is None else devices)
@@ -266,7 +269,17 @@ class PPO:
         """
         carry, out, _ = self.policy(params, carry, obs, reset)
         action = greedy_action(out) if key is None else sample_action(key, out)
-        return carry, action
+        return carry, self.env_action(action)
+
+    def env_action(self, action: Array) -> Array:
+        """What the env is given for the policy's ``action``: the action itself, or squashed.
+
+        With ``config.squash_actions`` a Gaussian sample (or mean) [..., A] goes through
+        ``tanh`` into the Box's bounds; otherwise it is returned as it is (the env clips).
+        """
+        if self._squash_bounds is None:
+            return action
+        return squash_action(action, *self._squash_bounds)
 
     # ------------------------------------------------------------------ devices
 
@@ -339,7 +352,7 @@ class PPO:
             action = sample_action(act_key, out)
             log_prob, _ = log_prob_entropy(out, action)
             obs, vec_state, reward, terminated, truncated, info = self.venv.step(
-                env_key, runner.vec_state, action, env_params
+                env_key, runner.vec_state, self.env_action(action), env_params
             )
             bootstrap = truncated & ~terminated
             final_value = jax.lax.cond(
@@ -677,7 +690,7 @@ class PPO:
             obs, vec_state, net_carry, reset, episodes, successes = carry
             act_key, env_key = jax.random.split(key)
             net_carry, out, _ = self.policy(params, net_carry, obs, reset)
-            action = sample_action(act_key, out)
+            action = self.env_action(sample_action(act_key, out))
             obs, vec_state, _, terminated, truncated, info = venv.step(
                 env_key, vec_state, action, self.env_params
             )
@@ -711,6 +724,27 @@ class PPO:
     def __call__(self, key: PRNGKey) -> tuple[RunnerState, dict[str, Array]]:
         """The whole run: ``init`` then ``config.num_updates`` updates."""
         return self.run(self.init(key), self.config.num_updates, start=0)
+
+
+def _squash_bounds(config: PPOConfig, space: Any) -> tuple[Array, Array] | None:
+    """The Box's bounds (low, high) [A] when ``config.squash_actions``, else ``None``.
+
+    Raises:
+        ValueError: squashing asked for actions that are not a Box with finite bounds.
+    """
+    if not config.squash_actions:
+        return None
+    if not isinstance(space, Box):
+        raise ValueError(
+            f"squash_actions maps a Gaussian policy into a Box's bounds; this env's actions are "
+            f"{space!r}"
+        )
+    low, high = np.asarray(space.low, np.float32), np.asarray(space.high, np.float32)
+    if not (np.all(np.isfinite(low)) and np.all(np.isfinite(high))):
+        raise ValueError(
+            f"squash_actions needs finite action bounds; this env's Box is [{low}, {high}]"
+        )
+    return jnp.asarray(low), jnp.asarray(high)
 
 
 def _trainable(params: PyTree) -> tuple[PyTree, PyTree]:
