@@ -7,7 +7,7 @@ run a user gets), and reads the command's closing report (``eval.json``: each se
 policy on 256 fresh levels of the env's own distribution). Every seed must
 succeed on at least 90 % of them (parkour: return above TeachMyAgent's 230, "mastered").
 docs/agents.md's table holds the results of these runs (or of the same command run by hand);
-StumpTracks fails on two cores (2 of 5 seeds at 1709a83; issue 22).
+StumpTracks fails it (3 of 5 seeds at d74c6fe with its 40M recipe; issue 22).
 """
 
 from __future__ import annotations
