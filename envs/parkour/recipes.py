@@ -25,11 +25,11 @@ DEFAULT: dict[str, Any] = {
 
 #: Per-id recipes, by full id (merged over ``DEFAULT``).
 BY_ID: dict[str, dict[str, Any]] = {
-    # Flat Stump Tracks: observation normalisation, γ 0.995, tanh-squashed actions (the clipped
-    # Gaussian's means sit beyond the bounds: docs/decisions.md), 40M steps. Every seed walks
-    # (no run with a clipped critic at γ <= 0.995 has left a seed behind), but falls keep some
-    # seeds under 90 % mastered: 3 of 5 in the slow test (0.90, 0.93, 0.88, 0.96, 0.89;
-    # docs/agents.md): not yet robust (issue 22).
+    # Flat Stump Tracks: observation normalisation, γ 0.995, tanh-squashed actions (the run the
+    # slow test measured; squashing itself changed little: docs/decisions.md), 40M steps. Every
+    # seed walks (no run with a clipped critic at γ <= 0.995 has left a seed behind), but falls
+    # keep some seeds under 90 % mastered: 3 of 5 in the slow test (0.90, 0.93, 0.88, 0.96,
+    # 0.89; docs/agents.md): not yet robust (issue 22).
     "curriculax/StumpTracks-v0": {
         "total_timesteps": 40_000_000,
         "gamma": 0.995,
