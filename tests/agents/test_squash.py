@@ -53,8 +53,8 @@ def test_rollout_gives_the_env_tanh_of_the_sample_it_learns_from(walker):
     assert np.abs(given).max() < 1.0
 
 
-def test_act_and_recorded_replays_use_the_squashed_actions(walker):
-    env, params = walker
+def test_act_and_recorded_replays_use_the_squashed_actions():
+    env, params = curriculax.make("curriculax/StumpTracks-v0", max_steps=60)  # a short replay
     squashed = PPO(PPOConfig(squash_actions=True, **SMALL), env, params)
     plain = PPO(PPOConfig(**SMALL), env, params)
     net = squashed.init_params(jax.random.key(1))
@@ -66,7 +66,9 @@ def test_act_and_recorded_replays_use_the_squashed_actions(walker):
     _, sampled = squashed.act(net, None, obs, first, jax.random.key(3))
     _, raw = plain.act(net, None, obs, first, jax.random.key(3))
     np.testing.assert_allclose(np.asarray(sampled), np.tanh(np.asarray(raw)), rtol=1e-6)
-    replay = record(squashed, net, "curriculax/StumpTracks-v0", {}, jax.random.key(4), 1)
+    replay = record(
+        squashed, net, "curriculax/StumpTracks-v0", {"max_steps": 60}, jax.random.key(4), 1
+    )
     length = int(replay.lengths[0])
     actions = replay.actions[0, :length]
     assert 0.0 < np.abs(actions).max() < 1.0  # what the env was given, not the raw samples
