@@ -21,12 +21,14 @@ import numpy as np
 from jax.scipy.stats import norm
 
 from curriculax.agents.ppo.losses import sample_action
+from curriculax.agents.ppo.train import PPO, RunnerState
 from curriculax.agents.runner import load_run
 
 
-def visited(run: str, seed: int, tracks: int, steps: int) -> tuple[np.ndarray, np.ndarray]:
+def visited(
+    trainer: PPO, runner: RunnerState, seed: int, tracks: int, steps: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Means [S, A] on the live states of sampled episodes, and the std [A], of one seed."""
-    _, trainer, runner, _ = load_run(run)
     env, env_params = trainer.env, trainer.env_params
     params = jax.tree.map(lambda x: x[seed], runner.params)
 
@@ -63,9 +65,9 @@ def main() -> None:
     parser.add_argument("--tracks", type=int, default=32)
     parser.add_argument("--steps", type=int, default=1200)
     args = parser.parse_args()
-    seeds = int(load_run(args.checkpoint)[2].update.shape[0])
-    for seed in range(seeds):
-        mean, std = visited(args.checkpoint, seed, args.tracks, args.steps)
+    _, trainer, runner, _ = load_run(args.checkpoint)
+    for seed in range(int(runner.update.shape[0])):
+        mean, std = visited(trainer, runner, seed, args.tracks, args.steps)
         inside = norm.cdf((1 - mean) / std) - norm.cdf((-1 - mean) / std)
         size = np.abs(mean)
         print(

@@ -11,7 +11,9 @@ import curriculax
 from curriculax.agents.evaluation import record
 from curriculax.agents.ppo import PPO, PPOConfig
 from curriculax.agents.ppo.losses import squash_action
+from curriculax.agents.ppo.train import _squash_bounds
 from curriculax.replay import simulate
+from curriculax.spaces import Box
 
 #: A small walker run whose initial std (e^1) puts most raw samples outside [-1, 1].
 SMALL = {"num_envs": 4, "num_steps": 8, "hidden_size": 16, "init_log_std": 1.0}
@@ -75,6 +77,16 @@ def test_act_and_recorded_replays_use_the_squashed_actions():
     out = simulate(replay, 0)  # and the replay plays back the same episode
     assert out["terminated"][-1] or out["truncated"][-1]
     assert not np.any(out["terminated"][:-1] | out["truncated"][:-1])
+
+
+def test_squash_is_refused_for_unbounded_boxes():
+    config = PPOConfig(squash_actions=True)
+    low, high = _squash_bounds(config, Box(-2.0, 3.0, (2,), np.dtype(np.float32)))
+    np.testing.assert_allclose(np.asarray(low), -2.0)
+    np.testing.assert_allclose(np.asarray(high), 3.0)
+    with pytest.raises(ValueError, match="squash_actions needs finite action bounds"):
+        _squash_bounds(config, Box(-np.inf, np.inf, (2,), np.dtype(np.float32)))
+    assert _squash_bounds(PPOConfig(), Box(-np.inf, np.inf, (2,), np.dtype(np.float32))) is None
 
 
 def test_squash_is_refused_for_discrete_actions_and_non_bools():
