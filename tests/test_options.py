@@ -17,12 +17,14 @@ FLOATS = [name for name, hint in TYPES.items() if hint is float]
 BOOLS = [name for name, hint in TYPES.items() if hint is bool]
 INTS = [name for name, hint in TYPES.items() if hint is int]
 OPTIONAL_INTS = [name for name, hint in TYPES.items() if hint == (int | None)]
+OPTIONAL_FLOATS = [name for name, hint in TYPES.items() if hint == (float | None)]
 STRS = [name for name, hint in TYPES.items() if hint in (str, str | None)]
 
 
 def test_every_field_has_a_checked_type():
-    assert set(FLOATS + BOOLS + INTS + OPTIONAL_INTS + STRS) == set(TYPES)
-    assert len(FLOATS) == 9 and len(BOOLS) == 6  # the lists below are not empty by accident
+    assert set(FLOATS + BOOLS + INTS + OPTIONAL_INTS + OPTIONAL_FLOATS + STRS) == set(TYPES)
+    # the lists below are not empty by accident
+    assert len(FLOATS) == 9 and len(BOOLS) == 6 and OPTIONAL_FLOATS == ["gamma_end"]
 
 
 @pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf, np.float32("nan")])
@@ -57,6 +59,13 @@ def test_int_fields_take_only_ints(field, value):
 @pytest.mark.parametrize("field", OPTIONAL_INTS)
 def test_optional_int_fields_take_ints_or_none(field, value):
     with pytest.raises(ValueError, match=rf"PPOConfig\.{field} must be an int or None"):
+        PPOConfig(**{field: value})
+
+
+@pytest.mark.parametrize("value", [True, "0.5", math.nan])
+@pytest.mark.parametrize("field", OPTIONAL_FLOATS)
+def test_optional_float_fields_take_finite_numbers_or_none(field, value):
+    with pytest.raises(ValueError, match=rf"PPOConfig\.{field} must be (a )?finite"):
         PPOConfig(**{field: value})
 
 

@@ -40,7 +40,9 @@ class PPOConfig:
             it does not divide ``num_steps``, transitions at random); envs when recurrent.
         learning_rate: Adam step size.
         anneal_lr: decay the step size linearly to 0 over the run.
-        gamma: discount.
+        gamma: discount (at the first update, when ``gamma_end`` is set).
+        gamma_end: if set, the discount moves linearly from ``gamma`` at the first update to
+            this at the last (a horizon that grows over the run); ``None`` keeps ``gamma``.
         gae_lambda: GAE's λ.
         clip_eps: PPO's ratio clip.
         clip_value: clip the value update to ``clip_eps`` too (CleanRL's ``clip_vloss``).
@@ -87,6 +89,7 @@ class PPOConfig:
     learning_rate: float = 2.5e-4
     anneal_lr: bool = True
     gamma: float = 0.99
+    gamma_end: float | None = None
     gae_lambda: float = 0.95
     clip_eps: float = 0.2
     clip_value: bool = True
@@ -128,6 +131,8 @@ class PPOConfig:
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"PPOConfig.{name} must be in [0, 1], got {value!r}")
+        if self.gamma_end is not None and not 0.0 <= self.gamma_end <= 1.0:
+            raise ValueError(f"PPOConfig.gamma_end must be in [0, 1], got {self.gamma_end!r}")
         for name in ("ent_coef", "vf_coef", "clip_eps"):
             value = getattr(self, name)
             if value < 0:

@@ -552,6 +552,7 @@ class PPO:
             "length_mean": jnp.sum(jnp.where(done, batch.episode_length, 0)) / per_episode,
             "success_rate": jnp.sum(done & self.env.succeeded(batch.episode_return)) / per_episode,
             "learning_rate": jnp.asarray(lr, jnp.float32),
+            **({"gamma": self._discount(runner.update - 1)} if c.gamma_end is not None else {}),
             **{name: jnp.mean(value) for name, value in losses.items()},
             **curriculum_metrics,
         }
@@ -569,8 +570,9 @@ class PPO:
         )
         done = batch.terminated | batch.truncated
         reward = batch.reward
+        gamma = self._discount(runner.update)
         if c.normalize_returns:
-            return_norm, reward = normalize_rewards(runner.return_norm, reward, done, c.gamma)
+            return_norm, reward = normalize_rewards(runner.return_norm, reward, done, gamma)
             runner = runner.replace(return_norm=return_norm)
         advantages, returns = gae(
             reward * c.reward_scale,
@@ -578,10 +580,18 @@ class PPO:
             following,
             batch.terminated,
             batch.truncated,
-            c.gamma,
+            gamma,
             c.gae_lambda,
         )
         return runner, Experience(batch, advantages, returns, start_carry, done)
+
+    def _discount(self, update: Array) -> Array | float:
+        """γ of update ``update`` (int32 [], 0-based): ``gamma``, or linear to ``gamma_end``."""
+        c = self.config
+        if c.gamma_end is None:
+            return c.gamma
+        frac = jnp.minimum(update.astype(jnp.float32) / max(c.num_updates - 1, 1), 1.0)
+        return jnp.float32(c.gamma) + jnp.float32(c.gamma_end - c.gamma) * frac
 
     def _learn(
         self, runner: RunnerState, experience: Experience, key: PRNGKey
