@@ -26,11 +26,12 @@ action names its target row, in the style of MiniWoB++'s element actions and QWe
 
 Date fields are text boxes for ``mm/dd/yyyy`` (MiniWoB++'s book-flight date field: a jQuery UI
 datepicker on a text input; the calendar popup is not modelled). An autocomplete field is a text
-box with a list of suggestion rows under it: a suggestion is shown while the box's text is a
-non-empty proper prefix of the suggestion's text (the page's script re-filters on every key);
-``CLICK`` on a shown suggestion puts its text in the box (which closes the list) and, the
-suggestion taking no focus, leaves the focus on the body. Hidden suggestions are like rows of
-another page.
+box with a menu of suggestion rows, as jQuery UI's autocomplete (MiniWoB++'s book-flight airports)
+runs it: menus start closed; a ``TYPE`` that changes the box's text searches, and the menu then
+lists every suggestion containing the text anywhere, ignoring case (none: it stays closed); a
+menu closes when its box loses the focus (a click or key elsewhere, ``CLEAR``); a click on the
+box itself opens nothing. ``CLICK`` on a listed suggestion puts its text in the box, closes the
+menu and leaves the focus in the box. Unlisted suggestions are like rows of another page.
 
 Rows on another page than the visible one, and padding rows, cannot be interacted with: every
 action on them does nothing (WebDriver: element not interactable). Slots beyond the instruction
@@ -141,7 +142,7 @@ class FormState(EnvState):
             that observing does not compare every row's text with every slot each step).
         value_is: bool [N, K], ``value_matches`` of ``value``, updated by ``apply_action`` for
             the one row whose text an action changes.
-        listed: bool [N], ``suggestions_open`` of ``value`` (updated likewise).
+        listed: bool [N], suggestion rows in an open menu (only ever its focused box's).
         text_ok: bool [N], ``goal_text_matches`` of ``value`` (updated likewise).
     """
 
@@ -230,23 +231,27 @@ def visible_rows(level: FormLevel, page: Array) -> Array:
     return (level.kind != Kind.PAD) & (level.page == page)
 
 
-def _listed(level: FormLevel, typed: Array, typed_len: Array) -> Array:
-    """Bool [N]: suggestion rows listed while their box holds ``typed`` ([N, C] or [C]).
+def menu_matches(level: FormLevel, typed: Array, typed_len: Array) -> Array:
+    """Bool [N]: suggestion rows a search for ``typed`` lists (jQuery UI's autocomplete filter).
 
-    A suggestion is listed while the box's text (``typed_len`` characters, [N] or []) is a
-    non-empty proper prefix of its own.
+    A suggestion matches when its text contains the typed text (``typed_len`` characters of
+    ``typed`` [C]) anywhere, ignoring case; an empty text matches nothing.
+
+    Args:
+        level: the form.
+        typed: int32 [C], the box's text.
+        typed_len: int32 [], its length.
     """
     width = level.text.shape[1]
-    text_len = jnp.sum(level.text > 0, axis=1)
-    beyond = jnp.arange(width) >= jnp.asarray(typed_len)[..., None]
-    prefix = jnp.all((typed == level.text) | beyond, axis=1)
-    return (level.kind == Kind.SUGGESTION) & (typed_len > 0) & (typed_len < text_len) & prefix
-
-
-def suggestions_open(level: FormLevel, value: Array, value_len: Array) -> Array:
-    """Bool [N]: suggestion rows whose box's text is a non-empty proper prefix of their own."""
-    box = jnp.maximum(level.owner, 0)
-    return _listed(level, value[box], value_len[box])
+    fold = jnp.asarray(FOLD)
+    # windows[n, o, p]: character o + p of row n's text (0 past its end), folded.
+    at = jnp.arange(width)[:, None] + jnp.arange(width)[None, :]  # [C, C]
+    padded = jnp.concatenate([level.text, jnp.zeros_like(level.text)], axis=1)
+    windows = fold[padded[:, at]]  # [N, C, C]
+    beyond = jnp.arange(width) >= typed_len  # [C]
+    same = (windows == fold[typed][None, None, :]) | beyond[None, None, :]
+    found = jnp.any(jnp.all(same, axis=2), axis=1)
+    return (level.kind == Kind.SUGGESTION) & (typed_len > 0) & found
 
 
 def shown_rows(state: FormState) -> Array:
@@ -407,8 +412,12 @@ def apply_action(state: FormState, action: Array, rows: int, slots: int) -> Form
     value = jnp.where(changed[:, None], new_text[None], state.value)
     value_len = jnp.where(changed, new_len, state.value_len)
     value_is = jnp.where(changed[:, None], value_matches(level, new_text)[None], state.value_is)
-    relisted = changes & (level.owner == box)
-    listed = jnp.where(relisted, _listed(level, new_text, new_len), state.listed)
+    # A menu: a TYPE that changed an autocomplete box's text searches (its own suggestions);
+    # a pick closes it; below, a box losing the focus closes it.
+    searched = write & (kind == Kind.AUTOCOMPLETE) & (new_len != start)
+    found = menu_matches(level, new_text, new_len)
+    listed = jnp.where(searched & (level.owner == i), found, state.listed)
+    listed = listed & ~(pick & (level.owner == owner))
     goal_ok = _same_text(new_text, new_len, level.goal_value[box], level.goal_len[box])
     text_ok = jnp.where(changed, goal_ok, state.text_ok)
 
@@ -420,18 +429,20 @@ def apply_action(state: FormState, action: Array, rows: int, slots: int) -> Form
     on = jnp.where(choose & same_group, at, on)
     on = jnp.where(typed & (kind == Kind.SELECT), _typeahead(state, i, chars, length), on)
 
-    # Focus: a click focuses its row (an option: its select); a heading, Next or a suggestion
-    # leaves it on the body; CLEAR blurs the box it empties; TYPE focuses the row unless refused
-    # (not typeable) or a space pressed Next (hidden with its page).
+    # Focus: a click focuses its row (an option: its select; a suggestion: its box, where
+    # jQuery UI's menu keeps it); a heading or Next leaves it on the body; CLEAR blurs the box
+    # it empties; TYPE focuses the row unless refused (not typeable) or a space pressed Next
+    # (hidden with its page).
     press = click | pressed
     click_focus = jnp.where(
-        is_kind(kind, (Kind.HEADING, Kind.NEXT, Kind.SUGGESTION)),
+        is_kind(kind, (Kind.HEADING, Kind.NEXT)),
         BODY,
-        jnp.where(kind == Kind.OPTION, owner, i),
+        jnp.where(is_kind(kind, (Kind.OPTION, Kind.SUGGESTION)), owner, i),
     )
     type_focus = jnp.where(is_kind(kind, NOT_TYPEABLE) | (pressed & (kind == Kind.NEXT)), BODY, i)
     focus = jnp.where(click, click_focus, jnp.where(typed, type_focus, state.focus))
     focus = jnp.where(emptied, BODY, focus)
+    listed = listed & (level.owner == focus)  # a box losing the focus closes its menu
     page = jnp.where(press & (kind == Kind.NEXT), state.page + 1, state.page)
     ended = jnp.where(
         press & (kind == Kind.SUBMIT),

@@ -359,7 +359,7 @@ class Form(Env[FormLevel, FormState, FormParams]):
             raw_reward=jnp.float32(0.0),
             text_is=engine.text_matches(level),
             value_is=engine.value_matches(level, level.value),
-            listed=engine.suggestions_open(level, level.value, level.value_len),
+            listed=jnp.zeros(level.kind.shape, bool),  # menus start closed
             text_ok=engine.goal_text_matches(level, level.value, level.value_len),
         )
 

@@ -5,8 +5,8 @@ Row ``i`` becomes the element with id ``e{i}``: ``<input type=text|password|chec
 ``<button>``s for Next, Submit and distractors, each absolutely positioned at its box. Text boxes
 carry ``maxlength`` (the table's width C). A date field is a text box with a ``mm/dd/yyyy``
 placeholder; an autocomplete field is a text box followed by one ``<div>`` per suggestion, shown
-(``visibility``) while the box's text is a non-empty proper prefix of the suggestion's. A small
-script keeps those lists up to date, fills a box from a clicked suggestion, shows the next page on
+(``visibility``) while it is in the box's open menu (the engine's jQuery UI rules). A small
+script runs those menus, fills a box from a clicked suggestion, shows the next page on
 Next, records the ``FormData`` on submit and flags a distractor click in ``window.episode``,
 which the browser check reads (``browser.py``).
 """
@@ -63,26 +63,26 @@ for (const b of document.querySelectorAll("[data-next]")) {
 for (const b of document.querySelectorAll("[data-distractor]")) {
   b.addEventListener("click", () => { if (!episode.ended) episode.ended = 2; });
 }
-function refresh(box) {
-  // A suggestion is listed while the box's text is a non-empty proper prefix of it.
-  const typed = box.value;
+// Autocomplete menus as jQuery UI runs them: a changed text searches (suggestions holding it
+// anywhere, any case; none: closed), the menu closes when its box loses the focus, a pick fills
+// the box and closes the menu; pressing a suggestion keeps the focus in the box.
+function menu(box, open) {
+  const typed = box.value.toLowerCase();
   for (const s of document.querySelectorAll(`[data-box="${box.id}"]`)) {
-    const text = s.textContent;
-    const open = typed.length > 0 && typed.length < text.length && text.startsWith(typed);
-    s.style.visibility = open ? "visible" : "hidden";
+    const listed = open && typed.length > 0 && s.textContent.toLowerCase().includes(typed);
+    s.style.visibility = listed ? "visible" : "hidden";
   }
 }
 for (const box of document.querySelectorAll("[data-suggest]")) {
-  for (const type of ["input", "change", "blur"]) {
-    box.addEventListener(type, () => refresh(box));
-  }
-  refresh(box);
+  box.addEventListener("input", () => menu(box, true));
+  box.addEventListener("blur", () => menu(box, false));
 }
 for (const s of document.querySelectorAll("[data-box]")) {
+  s.addEventListener("mousedown", (e) => e.preventDefault());
   s.addEventListener("click", () => {
     const box = document.getElementById(s.dataset.box);
     box.value = s.textContent;
-    refresh(box);
+    menu(box, false);
   });
 }
 show(0);

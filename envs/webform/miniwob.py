@@ -430,6 +430,7 @@ class MiniWoBBridge(gymnasium.Env):
 
     def _programs(self) -> None:
         import jax
+        import jax.numpy as jnp
 
         from curriculax.envs.webform import engine
 
@@ -448,7 +449,7 @@ class MiniWoBBridge(gymnasium.Env):
                 ended=ended,
                 raw_reward=raw,
                 value_is=engine.value_matches(level, value),
-                listed=engine.suggestions_open(level, value, value_len),
+                listed=jnp.zeros_like(state.listed),  # no mirrored page has a menu
                 text_ok=engine.goal_text_matches(level, value, value_len),
             )
             return state, form.observe(state, params)

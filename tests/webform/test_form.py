@@ -24,6 +24,7 @@ from curriculax.envs.webform.text import (
     SPACE,
     UPPER_A,
     decode,
+    encode,
     word,
     word_chars,
     word_of,
@@ -273,7 +274,8 @@ def test_select_type_ahead_equals_a_key_by_key_walk_on_shared_prefixes():
         assert [bool(x) for x in got] == want, (text.tolist(), on.tolist(), chars, length)
 
 
-def test_autocomplete_lists_matching_suggestions_and_a_click_fills_the_box():
+def test_autocomplete_menus_open_on_a_search_and_close_on_a_pick_or_a_blur():
+    """jQuery UI's autocomplete: a changed text searches, a pick fills the box and keeps it."""
     state = _level_with([Kind.AUTOCOMPLETE])
     box = _rows(state, Kind.AUTOCOMPLETE)[0]
     suggestions = [j for j in _rows(state, Kind.SUGGESTION) if int(state.level.owner[j]) == box]
@@ -286,28 +288,126 @@ def test_autocomplete_lists_matching_suggestions_and_a_click_fills_the_box():
         assert shown == [j for j in suggestions if mask[1 + j]]  # clickable iff listed
         return shown
 
-    assert listed(state) == []  # an empty box lists nothing
+    assert listed(state) == []  # menus start closed
+    state, *_ = _act(ENV, state, ALL_KINDS, Action.CLICK, box)
+    assert listed(state) == [] and int(state.focus) == box  # a click searches nothing
     k = _slot_of(state, box)
     code = _slot_text(state, k)
     state, *_ = _act(ENV, state, ALL_KINDS, Action.TYPE, box, k)
-    (target,) = listed(state)  # the one suggestion starting with the code
-    assert decode(np.asarray(state.level.text)[target]).startswith(code)
+    (target,) = listed(state)  # the one suggestion holding the code
+    assert code in decode(np.asarray(state.level.text)[target])
     hidden = next(j for j in suggestions if j != target)
     same, *_ = _act(ENV, state, ALL_KINDS, Action.CLICK, hidden)
-    assert _text(same, box) == code  # a hidden suggestion cannot be clicked
+    assert _text(same, box) == code  # an unlisted suggestion cannot be clicked
     state, *_ = _act(ENV, state, ALL_KINDS, Action.CLICK, target)
     full = decode(np.asarray(state.level.text)[target])
-    assert _text(state, box) == full and int(state.focus) == engine.BODY
-    assert listed(state) == []  # the box holds the whole text: the list closes
+    assert _text(state, box) == full and int(state.focus) == box  # the box keeps the focus
+    assert listed(state) == []  # a pick closes the menu
     assert bool(engine.scores(state)[box])
     state, *_ = _act(ENV, state, ALL_KINDS, Action.CLEAR, box)
     state, *_ = _act(ENV, state, ALL_KINDS, Action.TYPE, box, k)
+    assert listed(state) == [target]
+    heading = _rows(state, Kind.HEADING) + _rows(state, Kind.SUBMIT)
+    blurred, *_ = _act(ENV, state, ALL_KINDS, Action.CLICK, heading[0])
+    assert listed(blurred) == []  # losing the focus closes the menu
     state, *_ = _act(ENV, state, ALL_KINDS, Action.TYPE, box, k)
-    assert listed(state) == []  # the code twice starts no suggestion
+    assert listed(state) == []  # the code twice is in no suggestion: nothing found, closed
+
+
+def _level_with_suggestions(texts):
+    """A level whose first autocomplete field's suggestions hold ``texts``."""
+    state = _level_with([Kind.AUTOCOMPLETE])
+    level = state.level
+    box = _rows(state, Kind.AUTOCOMPLETE)[0]
+    rows = [j for j in _rows(state, Kind.SUGGESTION) if int(level.owner[j]) == box]
+    text = np.asarray(level.text).copy()
+    width = text.shape[1]
+    for j, t in zip(rows, texts, strict=False):
+        codes = encode(t)
+        text[j] = codes + [0] * (width - len(codes))
+    return level.replace(text=jnp.asarray(text)), rows[: len(texts)]
+
+
+@pytest.mark.parametrize(
+    ("typed", "want"),
+    [
+        ("leb", [0, 1]),  # anywhere, any case: city and code
+        ("NH (", [0, 1]),
+        ("anon", [1]),
+        ("Ha", [0]),
+        ("x", []),
+        ("", []),  # an empty text lists nothing
+        ("Lebanon, NH (LEB)", [1]),  # an exact entry is listed too
+        ("LEBX", []),
+    ],
+)
+def test_a_search_lists_every_suggestion_holding_the_text_anywhere_in_any_case(typed, want):
+    level, rows = _level_with_suggestions(["Hanover, NH (LEB)", "Lebanon, NH (LEB)"])
+    assert len(rows) == 2
+    width = level.text.shape[1]
+    codes = encode(typed)
+    found = engine.menu_matches(
+        level, jnp.asarray(codes + [0] * (width - len(codes))), jnp.int32(len(codes))
+    )
+    got = [rows.index(j) for j in np.flatnonzero(np.asarray(found)) if j in rows]
+    assert got == want
+    assert np.all(~np.asarray(found)[np.asarray(level.kind) != Kind.SUGGESTION])
+
+
+def _menu_model(level, before, after, kind, row):
+    """jQuery UI's menus in plain Python: the listed suggestion rows after one action."""
+    kinds, owner = np.asarray(level.kind), np.asarray(level.owner)
+    listed = set(before["listed"])
+    typed = kind == Action.TYPE and kinds[row] == Kind.AUTOCOMPLETE
+    if typed and after["texts"][row] != before["texts"][row]:  # a changed text searches
+        text = after["texts"][row].lower()
+        listed -= {j for j in listed if owner[j] == row}
+        for j in np.flatnonzero((kinds == Kind.SUGGESTION) & (owner == row)):
+            if text and text in decode(np.asarray(level.text)[j]).lower():
+                listed.add(int(j))
+    if kind == Action.CLICK and kinds[row] == Kind.SUGGESTION and row in before["listed"]:
+        listed -= {j for j in listed if owner[j] == owner[row]}
+    return {j for j in listed if owner[j] == after["focus"]}
+
+
+def _snapshot(state, boxes):
+    return {
+        "texts": {int(b): _text(state, int(b)) for b in boxes},
+        "listed": set(np.flatnonzero(np.asarray(state.listed)).tolist()),
+        "focus": int(state.focus),
+    }
+
+
+def test_menus_equal_a_plain_python_model_of_jquery_ui_over_random_actions():
+    env = Form(max_widgets=3, max_options=4, max_words=2, max_pages=1, max_distractors=0,
+               widgets=("autocomplete", "autocomplete", "text"))  # fmt: skip
+    params = env.default_params().replace(max_steps=jnp.int32(1000))
+    reset, step = jax.jit(env.reset), jax.jit(env.step)
+    mask_of = jax.jit(env.action_mask)
+    rng = np.random.default_rng(0)
+    opened = closed_by_blur = 0
+    for seed in range(6):
+        _, state = reset(jax.random.key(seed), params)
+        kinds = np.asarray(state.level.kind)
+        boxes = np.flatnonzero(np.isin(kinds, [int(k) for k in engine.TEXT_KINDS]))
+        for _ in range(40):
+            mask = np.flatnonzero(np.asarray(mask_of(state, params)))
+            action = int(rng.choice(mask))
+            kind, row, _ = (int(x) for x in engine.decode_action(action, env.rows, env.slots))
+            before = _snapshot(state, boxes)
+            _, state, *_ = step(jax.random.key(0), state, jnp.int32(action), params)
+            after = _snapshot(state, boxes)
+            want = _menu_model(state.level, before, after, kind, row)
+            assert after["listed"] == want, (seed, engine.Action(kind).name, row)
+            opened += bool(after["listed"]) and not before["listed"]
+            closed_by_blur += bool(before["listed"]) and not after["listed"] and (
+                after["focus"] != before["focus"])  # fmt: skip
+    assert opened > 5 and closed_by_blur > 2, (opened, closed_by_blur)  # both paths were taken
 
 
 def test_kept_matches_equal_a_recomputation_after_every_action():
-    """``apply_action`` updates only the changed row's matches, open lists and goal check."""
+    """``apply_action`` updates only the changed row's matches and goal check; menus stay closed
+    but for the focused box's."""
     batch, steps = 32, 20
     params = ALL_KINDS.replace(prefill=jnp.float32(0.3))
     keys = jax.random.split(jax.random.key(5), batch)
@@ -330,7 +430,7 @@ def test_kept_matches_equal_a_recomputation_after_every_action():
         level = state.level
         want = (
             jax.vmap(engine.value_matches)(level, state.value),
-            jax.vmap(engine.suggestions_open)(level, state.value, state.value_len),
+            state.listed & (level.owner == state.focus[:, None]),  # only the focused box's
             jax.vmap(engine.goal_text_matches)(level, state.value, state.value_len),
             jax.vmap(engine.text_matches)(level),
         )
