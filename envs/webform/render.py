@@ -40,7 +40,8 @@ _DIGITS = (
 )  # fmt: skip (0-9, then /)
 _PUNCTUATION = {
     "-": "... ... ### ... ...", "(": "..# .#. .#. .#. ..#", ")": "#.. .#. .#. .#. #..",
-    ",": "... ... ... .#. #..", ".": "... ... ... ... .#.",
+    ",": "... ... ... .#. #..", ".": "... ... ... ... .#.", "'": ".#. .#. ... ... ...",
+    "&": ".#. #.# .#. #.# .##",
 }  # fmt: skip
 #: [MAX_CHAR + 2, 5, 3] bool: a glyph per character code (padding and space blank), then a
 #: block for password characters.

@@ -4,9 +4,9 @@ A word id in ``[1, MAX_VOCAB]`` maps to its letters by arithmetic (no table: the
 a multiplication modulo ``MAX_VOCAB``, then read as mixed-radix digits), so the same word has
 the same spelling in JAX, in the exported HTML and in the browser. Text lives in fixed-width
 character arrays: 0 is padding, 1-26 are ``a``-``z``, 27 is a space, 28-37 are the digits
-``0``-``9``, 38 is ``/`` (dates, ``mm/dd/yyyy``), 39-64 are ``A``-``Z`` and 65-69 are
-``-(),.`` (MiniWoB++'s names, passwords, countries and airports, which ``miniwob.py`` imports;
-generated forms use only the first 39 codes). Because every generated word has the
+``0``-``9``, 38 is ``/`` (dates, ``mm/dd/yyyy``), 39-64 are ``A``-``Z`` and 65-71 are
+``-(),.'&`` (MiniWoB++'s names, passwords, countries and airports, which ``miniwob.py``
+imports; generated forms use only the first 39 codes). Because every generated word has the
 same length and starts with a consonant followed by a vowel, two different word sequences never
 spell the same string, and no generated value starts with a repeated letter (imported ones such as
 MiniWoB++'s ``Aaren`` do: ``engine._typeahead`` follows Chromium's cycling for them).
@@ -30,7 +30,7 @@ DIGIT_0, SLASH = 28, 38
 #: Code of ``A`` (``B``-``Z`` follow).
 UPPER_A = 39
 #: The character of each code (index 0, padding, is never printed).
-ALPHABET = "\0abcdefghijklmnopqrstuvwxyz 0123456789/ABCDEFGHIJKLMNOPQRSTUVWXYZ-(),."
+ALPHABET = "\0abcdefghijklmnopqrstuvwxyz 0123456789/ABCDEFGHIJKLMNOPQRSTUVWXYZ-(),.'&"
 #: Largest character code.
 MAX_CHAR = len(ALPHABET) - 1
 #: int32 [MAX_CHAR + 1]: each code's lower-case code (letters; other codes map to themselves).
@@ -110,7 +110,7 @@ def decode(chars: np.ndarray, length: int | None = None) -> str:
 
 
 def encode(text: str) -> list[int]:
-    """Character codes of ``text`` (host side; letters, space, digits and ``/-(),.``).
+    """Character codes of ``text`` (host side; letters, space, digits and ``/-(),.'&``).
 
     Raises:
         ValueError: a character outside that alphabet.

@@ -97,6 +97,16 @@ def _level_with(kinds_needed, params=ALL_KINDS, env=ENV):
     raise AssertionError(f"no level with {kinds_needed}")
 
 
+def test_every_printable_character_has_a_glyph_that_round_trips():
+    from curriculax.envs.webform.render import _FONT
+    from curriculax.envs.webform.text import ALPHABET
+
+    for code, char in enumerate(ALPHABET[1:], start=1):
+        assert encode(char) == [code] and decode(np.asarray([code])) == char
+        assert _FONT[code].any() == (char != " "), repr(char)  # only the space draws nothing
+    assert {"'", "&"} <= set(ALPHABET)  # book-flight's O'Hare and Park&Ride
+
+
 def test_words_have_five_letters_and_distinct_spellings():
     letters = np.asarray(word_chars(jnp.arange(1, 5001)))
     assert letters.shape == (5000, 5) and letters.min() >= 1 and letters.max() <= 26
