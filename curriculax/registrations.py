@@ -105,10 +105,10 @@ register("ChooseList-v0", _FORM, widgets=("select",), max_widgets=1, max_options
          **_ONE_PAGE, options_low=3, max_steps=10)  # fmt: skip
 register("FormSequence-v0", _FORM, widgets=("radio", "text", "checkbox"), max_widgets=3,
          max_options=3, max_pages=3, max_distractors=0, num_pages=3, max_steps=20)  # fmt: skip
-# book-flight-like: two airports by autocomplete (type the code, pick the suggestion); Next; a date
-# and a radio choice (the flight); Submit.
-register("BookFlight-v0", _FORM, widgets=("autocomplete", "autocomplete", "date", "radio"),
-         max_widgets=4, max_options=4, max_pages=2, max_distractors=0, num_pages=2,
+# book-flight's form: two airports by autocomplete (type a part, pick an entry from the menu), a
+# date from a jQuery UI datepicker's calendar (October to December 2016), then Search (Submit).
+register("BookFlight-v0", _FORM, widgets=("autocomplete", "autocomplete", "datepicker"),
+         max_widgets=3, max_options=4, max_pages=1, max_distractors=0, num_pages=1,
          max_steps=16)  # fmt: skip
 register("Form-v0", _FORM)
 

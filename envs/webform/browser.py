@@ -23,7 +23,14 @@ from typing import Any
 
 import numpy as np
 
-from curriculax.envs.webform.engine import TEXT_KINDS, Action, Kind, shown_rows
+from curriculax.envs.webform.engine import (
+    CALENDAR_KINDS,
+    VALUE_KINDS,
+    Action,
+    Kind,
+    row_boxes,
+    shown_rows,
+)
 from curriculax.envs.webform.html import form_html
 from curriculax.envs.webform.text import decode
 
@@ -52,6 +59,9 @@ const out = {values: {}, on: {}, boxes: {}, listed: {}};
       const page = el.closest(".page");
       out.listed[el.id] = page.style.display !== "none" && el.style.visibility === "visible";
     }
+    if (el.closest("#cal")) {
+      out.listed[el.id] = window.cal.month >= 0 && el.style.display !== "none";
+    }
     if (el.type === "checkbox" || el.type === "radio") out.on[el.id] = el.checked;
     else if (el.tagName === "INPUT") out.values[el.id] = el.value;
     const r = el.getBoundingClientRect();
@@ -60,6 +70,7 @@ const out = {values: {}, on: {}, boxes: {}, listed: {}};
   const a = document.activeElement;
   out.focus = a && a.id ? a.id : "body";
   out.episode = window.episode;
+  out.month = window.cal.month;
 return out;
 """
 
@@ -86,7 +97,8 @@ class PageState:
         focus: the focused row, or -1 for the body.
         formdata: the submitted ``(name, value)`` pairs (after a submit).
         boxes: ``[x, y, w, h]`` of each rendered element, by row.
-        listed: whether each autocomplete suggestion is shown, by row.
+        listed: whether each autocomplete suggestion and calendar row is shown, by row.
+        month: the month the datepicker's calendar shows (``calendar.month_index``), -1 closed.
     """
 
     values: dict[int, str]
@@ -97,6 +109,7 @@ class PageState:
     formdata: list[tuple[str, str]] | None
     boxes: dict[int, list[float]] = field(default_factory=dict)
     listed: dict[int, bool] = field(default_factory=dict)
+    month: int = -1
 
 
 class Chromium:
@@ -200,6 +213,7 @@ class Chromium:
             ),
             boxes={row(k): v for k, v in out["boxes"].items()},
             listed={row(k): bool(v) for k, v in out["listed"].items()},
+            month=int(out["month"]),
         )
 
 
@@ -209,18 +223,22 @@ def mock_page_state(state: Any) -> PageState:
     kind = np.asarray(level.kind)
     value, length, on = np.asarray(state.value), np.asarray(state.value_len), np.asarray(state.on)
     values = {
-        int(i): decode(value[i], int(length[i])) for i in np.flatnonzero(np.isin(kind, TEXT_KINDS))
+        int(i): decode(value[i], int(length[i])) for i in np.flatnonzero(np.isin(kind, VALUE_KINDS))
     }
     flags = {
         int(i): bool(on[i])
         for i in np.flatnonzero(np.isin(kind, [Kind.CHECKBOX, Kind.RADIO, Kind.OPTION]))
     }
     shown = np.asarray(shown_rows(state))
-    listed = {int(i): bool(shown[i]) for i in np.flatnonzero(kind == Kind.SUGGESTION)}
+    overlays = np.isin(kind, [Kind.SUGGESTION, *CALENDAR_KINDS])
+    listed = {int(i): bool(shown[i]) for i in np.flatnonzero(overlays)}
+    calendar = np.flatnonzero(np.isin(kind, CALENDAR_KINDS) & shown)
+    boxes = np.asarray(row_boxes(state))
     ended = int(state.ended)
     return PageState(
         values, flags, int(state.page), ended if ended < 3 else 0, int(state.focus), None,
-        listed=listed,
+        boxes={int(i): boxes[i].tolist() for i in calendar}, listed=listed,
+        month=int(state.month),
     )  # fmt: skip
 
 
@@ -234,7 +252,7 @@ def formdata_reward(level: Any, formdata: list[tuple[str, str]], partial: bool) 
     results = []
     for i in np.flatnonzero(lv["scored"]):
         k = Kind(int(kind[i]))
-        if k in TEXT_KINDS:
+        if k in VALUE_KINDS:
             want = decode(lv["goal_value"][i], int(lv["goal_len"][i]))
             results.append(data.get(f"e{i}") == [want])
         elif k == Kind.CHECKBOX:

@@ -42,9 +42,11 @@ from __future__ import annotations
 
 import enum
 
+import jax
 import jax.numpy as jnp
 from flax import struct
 
+from curriculax.envs.webform import calendar
 from curriculax.envs.webform.text import FOLD
 from curriculax.types import Array, EnvState
 
@@ -66,12 +68,21 @@ class Kind(enum.IntEnum):
     DATE = 11
     AUTOCOMPLETE = 12
     SUGGESTION = 13
+    DATEPICKER = 14
+    CAL_PREV = 15
+    CAL_NEXT = 16
+    CAL_TITLE = 17
+    DAY = 18
 
 
 #: Text boxes: typing appends, ``CLEAR`` empties, Submit compares their text with the goal.
 TEXT_KINDS = (Kind.TEXT, Kind.PASSWORD, Kind.DATE, Kind.AUTOCOMPLETE)
+#: Rows holding a text Submit compares with the goal: text boxes and the (readonly) datepicker.
+VALUE_KINDS = (*TEXT_KINDS, Kind.DATEPICKER)
+#: Rows of the datepicker's calendar.
+CALENDAR_KINDS = (Kind.CAL_PREV, Kind.CAL_NEXT, Kind.CAL_TITLE, Kind.DAY)
 #: Rows that take no keys and no focus: typing into them is refused.
-NOT_TYPEABLE = (Kind.PAD, Kind.HEADING, Kind.OPTION, Kind.SUGGESTION)
+NOT_TYPEABLE = (Kind.PAD, Kind.HEADING, Kind.OPTION, Kind.SUGGESTION, *CALENDAR_KINDS)
 BUTTON_KINDS = (Kind.NEXT, Kind.SUBMIT, Kind.DISTRACTOR)
 #: The body has the focus.
 BODY = -1
@@ -102,6 +113,12 @@ class FormLevel:
         slot_len: int32 [K].
         slot_valid: bool [K].
         num_pages: int32 [].
+        number: int32 [N], a ``DAY`` row's day of the month (1-31); 0 for other rows.
+        calendar: int32 [13], the datepicker's calendar (``calendar.CALENDAR_FIELDS``: its
+            months and geometry); zeros without a datepicker.
+        menu: int32 [4], where an open autocomplete menu lies (``calendar.MENU_FIELDS``): it
+            spans the box's width ``width`` from its bottom edge, ``item_height`` per listed
+            suggestion up to ``max_height``, plus ``border`` above and below.
     """
 
     kind: Array
@@ -122,6 +139,9 @@ class FormLevel:
     slot_len: Array
     slot_valid: Array
     num_pages: Array
+    number: Array
+    calendar: Array
+    menu: Array
 
 
 @struct.dataclass
@@ -144,6 +164,8 @@ class FormState(EnvState):
             the one row whose text an action changes.
         listed: bool [N], suggestion rows in an open menu (only ever its focused box's).
         text_ok: bool [N], ``goal_text_matches`` of ``value`` (updated likewise).
+        month: int32 [], the month the datepicker's calendar shows (``calendar.month_index``),
+            -1 while it is closed.
     """
 
     level: FormLevel
@@ -158,6 +180,7 @@ class FormState(EnvState):
     value_is: Array
     listed: Array
     text_ok: Array
+    month: Array
 
 
 class Action(enum.IntEnum):
@@ -203,10 +226,25 @@ def decode_action(action: Array, rows: int, slots: int) -> tuple[Array, Array, A
 
 
 def text_matches(level: FormLevel) -> Array:
-    """Bool [N, K]: row ``n``'s text starts with slot ``k``'s value (a valid slot)."""
+    """Bool [N, K]: row ``n``'s text starts with slot ``k``'s value (a valid slot).
+
+    A calendar's day row matches a slot holding a date (``mm/dd/yyyy``) of its day; its title
+    row, whose text is the month shown, is matched in ``title_matches``.
+    """
     beyond = jnp.arange(level.text.shape[1]) >= level.slot_len[:, None]  # [K, C]
     same = (level.text[:, None, :] == level.slot_value[None, :, :]) | beyond[None]
-    return level.slot_valid[None, :] & jnp.all(same, axis=2)
+    prefix = jnp.all(same, axis=2)
+    dated, _, day = jax.vmap(calendar.parse_date)(level.slot_value, level.slot_len)  # [K]
+    is_day = (level.kind == Kind.DAY)[:, None]
+    same_day = dated[None, :] & (level.number[:, None] == day[None, :])
+    return level.slot_valid[None, :] & jnp.where(is_day, same_day, prefix)
+
+
+def title_matches(level: FormLevel, month: Array) -> Array:
+    """Bool [N, K]: the calendar's title row (showing ``month``) and the slots dated in it."""
+    dated, slot_month, _ = jax.vmap(calendar.parse_date)(level.slot_value, level.slot_len)
+    shown = level.slot_valid & dated & (slot_month == month) & (month >= 0)
+    return (level.kind == Kind.CAL_TITLE)[:, None] & shown[None, :]
 
 
 def value_matches(level: FormLevel, value: Array) -> Array:
@@ -255,10 +293,51 @@ def menu_matches(level: FormLevel, typed: Array, typed_len: Array) -> Array:
 
 
 def shown_rows(state: FormState) -> Array:
-    """Bool [N]: rows the user can see and act on: the visible page, less closed suggestions."""
+    """Bool [N]: rows the user can see: the visible page, less closed menus and calendars.
+
+    A calendar shows its Prev, Next and title rows and the days of its month while open.
+    """
     level = state.level
     closed = (level.kind == Kind.SUGGESTION) & ~state.listed
+    in_calendar = is_kind(level.kind, CALENDAR_KINDS)
+    days = calendar.days_in_month(jnp.maximum(state.month, 0))
+    hidden_day = (level.kind == Kind.DAY) & (level.number > days)
+    closed = closed | (in_calendar & ((state.month < 0) | hidden_day))
     return visible_rows(level, state.page) & ~closed
+
+
+def row_boxes(state: FormState) -> Array:
+    """int32 [N, 4]: each row's box now: a day row's depends on the month its calendar shows."""
+    level = state.level
+    days = calendar.day_boxes(level.calendar, jnp.maximum(state.month, 0), level.number)
+    return jnp.where((level.kind == Kind.DAY)[:, None], days, level.box)
+
+
+def _inside(boxes: Array, rect: Array) -> Array:
+    """Bool [N]: boxes ([N, 4]) whose centre lies inside ``rect`` (x, y, width, height)."""
+    cx, cy = boxes[:, 0] + boxes[:, 2] // 2, boxes[:, 1] + boxes[:, 3] // 2
+    return (cx >= rect[0]) & (cx < rect[0] + rect[2]) & (cy >= rect[1]) & (cy < rect[1] + rect[3])
+
+
+def intercepted(state: FormState) -> Array:
+    """Bool [N]: rows a click cannot reach: an open menu or calendar covers their centre.
+
+    WebDriver clicks an element's centre and refuses when another element is on top (element
+    click intercepted). Menus (jQuery UI's ``ui-front``) lie above the calendar; each overlay's
+    own rows are on top of it.
+    """
+    level = state.level
+    boxes = row_boxes(state)
+    m = level.menu
+    count = jnp.sum(state.listed)
+    box = level.box[jnp.maximum(state.focus, 0)]
+    height = jnp.minimum(count * m[0], m[1]) + 2 * m[3]
+    menu_rect = jnp.stack([box[0], box[1] + box[3], m[2], height])
+    in_menu = (count > 0) & _inside(boxes, menu_rect) & ~state.listed
+    cal_rect = calendar.rect(level.calendar, jnp.maximum(state.month, 0))
+    on_calendar = is_kind(level.kind, CALENDAR_KINDS) | state.listed
+    in_calendar = (state.month >= 0) & _inside(boxes, cal_rect) & ~on_calendar
+    return (in_menu | in_calendar) & visible_rows(level, state.page)
 
 
 def is_kind(kind: Array, kinds: tuple[Kind, ...]) -> Array:
@@ -266,12 +345,27 @@ def is_kind(kind: Array, kinds: tuple[Kind, ...]) -> Array:
     return jnp.isin(kind, jnp.asarray([int(k) for k in kinds]))
 
 
+def refused_clicks(state: FormState) -> Array:
+    """Bool [N]: rows a click does not reach.
+
+    Rows ``intercepted`` by an overlay, and a calendar's Prev or Next at the end of its range
+    (jQuery UI disables them with ``pointer-events: none``, so WebDriver's click lands on the
+    calendar's header instead and is refused).
+    """
+    level = state.level
+    c = level.calendar
+    disabled = ((level.kind == Kind.CAL_PREV) & (state.month <= c[calendar.CAL["first"]])) | (
+        (level.kind == Kind.CAL_NEXT) & (state.month >= c[calendar.CAL["last"]])
+    )
+    return intercepted(state) | disabled
+
+
 def action_mask(state: FormState, rows: int, slots: int) -> Array:
     """Bool [A]: actions that can change something (NOOP is always allowed)."""
     level = state.level
     vis = shown_rows(state) & (state.ended == 0)
     kind = level.kind
-    click = vis & (kind != Kind.PAD)
+    click = vis & (kind != Kind.PAD) & ~refused_clicks(state)
     clear = vis & is_kind(kind, TEXT_KINDS)
     typeable = vis & ~is_kind(kind, NOT_TYPEABLE)
     typed = typeable[:, None] & level.slot_valid[None, :]
@@ -289,7 +383,7 @@ def scores(state: FormState) -> Array:
     ok_group = ~group_wrong
     kind = level.kind
     return jnp.where(
-        is_kind(kind, TEXT_KINDS),
+        is_kind(kind, VALUE_KINDS),
         state.text_ok,
         jnp.where(kind == Kind.CHECKBOX, ~wrong, ok_group),
     )
@@ -383,7 +477,7 @@ def apply_action(state: FormState, action: Array, rows: int, slots: int) -> Form
     slot_ok = level.slot_valid[k]
     chars = level.slot_value[k]
     length = jnp.where(slot_ok, level.slot_len[k], 0)
-    click = live & (act == Action.CLICK)
+    click = live & (act == Action.CLICK) & ~refused_clicks(state)[i]
     clear = live & (act == Action.CLEAR)
     typed = live & (act == Action.TYPE) & slot_ok  # a slot beyond the instruction types nothing
     spaces = jnp.sum((chars == 27) & (pos < length))
@@ -393,7 +487,7 @@ def apply_action(state: FormState, action: Array, rows: int, slots: int) -> Form
 
     # Text, of one row at most: TYPE appends up to maxlength (the row width C); CLEAR empties a
     # box holding text (chromedriver leaves an empty one alone); CLICK on a suggestion puts its
-    # text in its box.
+    # text in its box, on a calendar's day that day's date in the datepicker.
     start = state.value_len[i]
     shift = pos[:, None] - start == pos[None, :]  # [C, C]: position p takes character p - start
     shifted = jnp.sum(jnp.where(shift, chars[None, :], 0), axis=1).astype(chars.dtype)
@@ -402,12 +496,19 @@ def apply_action(state: FormState, action: Array, rows: int, slots: int) -> Form
     emptied = clear & text_box & (start > 0)
     pick = click & (kind == Kind.SUGGESTION)
     suggestion = level.text[i]
-    new_text = jnp.where(pick, suggestion, jnp.where(emptied, 0, appended))
+    picker = jnp.argmax(level.kind == Kind.DATEPICKER)  # the datepicker (one per form at most)
+    dated = click & (kind == Kind.DAY)
+    date = calendar.date_text(state.month, level.number[i])
+    date_len = date.shape[0]
+    date = jnp.zeros(width, jnp.int32).at[:date_len].set(date[:width])
+    new_text = jnp.where(pick, suggestion, jnp.where(dated, date, jnp.where(emptied, 0, appended)))
     new_len = jnp.where(
-        pick, jnp.sum(suggestion > 0), jnp.where(emptied, 0, jnp.minimum(start + length, width))
+        pick,
+        jnp.sum(suggestion > 0),
+        jnp.where(dated, date_len, jnp.where(emptied, 0, jnp.minimum(start + length, width))),
     )
-    box = jnp.where(pick, owner, i)  # the row whose text changes
-    changes = write | emptied | pick
+    box = jnp.where(pick, owner, jnp.where(dated, picker, i))  # the row whose text changes
+    changes = write | emptied | pick | dated
     changed = changes & (idx == box)
     value = jnp.where(changed[:, None], new_text[None], state.value)
     value_len = jnp.where(changed, new_len, state.value_len)
@@ -430,19 +531,22 @@ def apply_action(state: FormState, action: Array, rows: int, slots: int) -> Form
     on = jnp.where(typed & (kind == Kind.SELECT), _typeahead(state, i, chars, length), on)
 
     # Focus: a click focuses its row (an option: its select; a suggestion: its box, where
-    # jQuery UI's menu keeps it); a heading or Next leaves it on the body; CLEAR blurs the box
-    # it empties; TYPE focuses the row unless refused (not typeable) or a space pressed Next
-    # (hidden with its page).
+    # jQuery UI's menu keeps it; Prev or Next: the datepicker, which jQuery UI refocuses after
+    # redrawing); a heading, Next, the calendar's title or a day leaves it on the body; CLEAR
+    # blurs the box it empties; TYPE focuses the row unless refused (not typeable) or a space
+    # pressed Next (hidden with its page).
     press = click | pressed
     click_focus = jnp.where(
-        is_kind(kind, (Kind.HEADING, Kind.NEXT)),
+        is_kind(kind, (Kind.HEADING, Kind.NEXT, Kind.CAL_TITLE, Kind.DAY)),
         BODY,
         jnp.where(is_kind(kind, (Kind.OPTION, Kind.SUGGESTION)), owner, i),
     )
+    click_focus = jnp.where(is_kind(kind, (Kind.CAL_PREV, Kind.CAL_NEXT)), picker, click_focus)
     type_focus = jnp.where(is_kind(kind, NOT_TYPEABLE) | (pressed & (kind == Kind.NEXT)), BODY, i)
     focus = jnp.where(click, click_focus, jnp.where(typed, type_focus, state.focus))
     focus = jnp.where(emptied, BODY, focus)
     listed = listed & (level.owner == focus)  # a box losing the focus closes its menu
+    month = _calendar_month(state, click, kind, i, picker, focus, value[picker], value_len[picker])
     page = jnp.where(press & (kind == Kind.NEXT), state.page + 1, state.page)
     ended = jnp.where(
         press & (kind == Kind.SUBMIT),
@@ -459,4 +563,36 @@ def apply_action(state: FormState, action: Array, rows: int, slots: int) -> Form
         value_is=value_is,
         listed=listed,
         text_ok=text_ok,
+        month=month,
     )
+
+
+def _calendar_month(
+    state: FormState,
+    click: Array,
+    kind: Array,
+    i: Array,
+    picker: Array,
+    focus: Array,
+    text: Array,
+    text_len: Array,
+) -> Array:
+    """The month the calendar shows after an action (-1: closed), as jQuery UI's datepicker.
+
+    Prev and Next step through the range; a day or a click outside the calendar and its box
+    closes it (keys and blurs do not); the datepicker gaining the focus opens a closed
+    calendar on the month of the box's date, or on ``start`` (both clamped into the range).
+    """
+    level = state.level
+    c = level.calendar
+    first, last = c[calendar.CAL["first"]], c[calendar.CAL["last"]]
+    month = state.month
+    month = jnp.where(click & (kind == Kind.CAL_PREV), jnp.maximum(month - 1, first), month)
+    month = jnp.where(click & (kind == Kind.CAL_NEXT), jnp.minimum(month + 1, last), month)
+    outside = click & ~is_kind(kind, CALENDAR_KINDS) & (i != picker)
+    month = jnp.where((click & (kind == Kind.DAY)) | outside, -1, month)
+    has_picker = jnp.any(level.kind == Kind.DATEPICKER)
+    gained = has_picker & (focus == picker) & (state.focus != picker) & (month < 0)
+    ok, dated, _ = calendar.parse_date(text, text_len)
+    opened = jnp.clip(jnp.where(ok, dated, c[calendar.CAL["start"]]), first, last)
+    return jnp.where(gained, opened, month).astype(jnp.int32)

@@ -28,8 +28,15 @@ from flax import struct
 
 from curriculax.env import INT32_MAX, Env
 from curriculax.envs.webform import engine
+from curriculax.envs.webform.calendar import CALENDAR_ROWS
 from curriculax.envs.webform.engine import BODY, FormLevel, FormState, Kind
-from curriculax.envs.webform.generator import DATE_CHARS, SUGGESTION_CHARS, WIDGETS, generate
+from curriculax.envs.webform.generator import (
+    DATE_CHARS,
+    DRAWN_WIDGETS,
+    SUGGESTION_CHARS,
+    WIDGETS,
+    generate,
+)
 from curriculax.envs.webform.html import form_html
 from curriculax.envs.webform.layout import PAGE_WIDTH
 from curriculax.envs.webform.render import render_form
@@ -45,7 +52,9 @@ GAMMA_BOUNDS = (0.0, 1.0)
 #: the box's centre then always puts the caret after the text, in Chromium as here.
 MAX_CHARS_LIMIT = 30
 #: Widgets that are text boxes (``MAX_CHARS_LIMIT`` bounds their text).
-BOX_WIDGETS = ("text", "password", "date", "autocomplete")
+BOX_WIDGETS = ("text", "password", "date", "autocomplete", "datepicker")
+#: Widgets whose values or options are ``words_per_value`` words.
+WORDED_WIDGETS = ("text", "password", "checkbox", "radio", "select")
 #: The longest text of a form without text boxes.
 MAX_OPTION_CHARS = 64
 #: Observation columns (``Form.observe``); then three blocks of K instruction matches.
@@ -70,8 +79,8 @@ class FormParams(EnvParams):
             ``widgets``: their number, the only valid value).
         num_instructed: int32 [], widgets the instruction names (at most ``num_widgets``).
         kind_weights: float32 [7], relative frequency of text, password, checkbox group, radio
-            group, select, date and autocomplete (ignored for widgets fixed by the static
-            ``widgets``).
+            group, select, date and autocomplete (``generator.DRAWN_WIDGETS``; ignored for
+            widgets fixed by the static ``widgets``, which alone can place a datepicker).
         options_low, options_high: int32 [], options per group or select (suggestions per
             autocomplete field), uniform in between.
         vocab_size: int32 [], words labels and values are drawn from.
@@ -169,8 +178,12 @@ class Form(Env[FormLevel, FormState, FormParams]):
                 raise ValueError(
                     f"Form widgets must be 1..{max_widgets} names from {WIDGETS}, got {widgets}"
                 )
+            if widgets.count("datepicker") > 1:
+                raise ValueError(
+                    f"Form widgets may hold one datepicker (one calendar per page), got {widgets}"
+                )
         longest = max_words * (WORD_LETTERS + 1) - 1
-        dated = widgets is None or bool({"date", "autocomplete"} & set(widgets))
+        dated = widgets is None or bool({"date", "autocomplete", "datepicker"} & set(widgets))
         if dated:
             longest = max(longest, DATE_CHARS, SUGGESTION_CHARS)
         # The caret rule bounds what a text box holds; a form without boxes (choices only) may
@@ -192,9 +205,19 @@ class Form(Env[FormLevel, FormState, FormParams]):
     # ----------------------------------------------------------------- sizes
 
     @property
+    def calendar_rows(self) -> int:
+        """Rows of the datepicker's calendar (``calendar.CALENDAR_ROWS``), 0 without one."""
+        return CALENDAR_ROWS if self.widgets is not None and "datepicker" in self.widgets else 0
+
+    @property
     def rows(self) -> int:
-        """``N``: a header and options per widget, a Next/Submit per page, the distractors."""
-        return self.max_widgets * (1 + self.max_options) + self.max_pages + self.max_distractors
+        """``N``: rows of the table.
+
+        A header and options per widget, a Next/Submit per page, the distractors, and a
+        datepicker's calendar.
+        """
+        blocks = self.max_widgets * (1 + self.max_options)
+        return blocks + self.max_pages + self.max_distractors + self.calendar_rows
 
     @property
     def slots(self) -> int:
@@ -221,7 +244,7 @@ class Form(Env[FormLevel, FormState, FormParams]):
             max_steps=jnp.int32(20),
             num_widgets=jnp.int32(min(3, w) if self.widgets is None else len(self.widgets)),
             num_instructed=jnp.int32(min(2, w) if self.widgets is None else len(self.widgets)),
-            kind_weights=jnp.ones(len(WIDGETS), jnp.float32),
+            kind_weights=jnp.ones(len(DRAWN_WIDGETS), jnp.float32),
             options_low=jnp.int32(2),
             options_high=jnp.int32(self.max_options),
             vocab_size=jnp.int32(max(1000, self.distinct_words)),
@@ -235,6 +258,11 @@ class Form(Env[FormLevel, FormState, FormParams]):
             shaping=jnp.float32(0.0),
             gamma=jnp.float32(0.99),
         )
+
+    @property
+    def _worded(self) -> bool:
+        """Whether some widget's value or options are words (``words_per_value`` shapes them)."""
+        return self.widgets is None or bool(set(self.widgets) & set(WORDED_WIDGETS))
 
     def param_bounds(self) -> dict[str, tuple[float, float]]:
         """Bounds of the curriculum-adaptable fields; out-of-bounds traced values are clipped.
@@ -254,7 +282,9 @@ class Form(Env[FormLevel, FormState, FormParams]):
             "options_low": (2, self.max_options),
             "options_high": (2, self.max_options),
             "vocab_size": (self.distinct_words, MAX_VOCAB),
-            "words_per_value": (1, self.max_words),
+            # words per typed value and option: pinned where no widget has either (an
+            # autocomplete's suggestions are two words, dates are digits)
+            "words_per_value": (1, self.max_words if self._worded else 1),
             "num_pages": (1, min(self.max_pages, widgets)),
             "num_distractors": (0, self.max_distractors),
             "layout_shuffle": (0.0, 1.0),
@@ -361,6 +391,7 @@ class Form(Env[FormLevel, FormState, FormParams]):
             value_is=engine.value_matches(level, level.value),
             listed=jnp.zeros(level.kind.shape, bool),  # menus start closed
             text_ok=engine.goal_text_matches(level, level.value, level.value_len),
+            month=jnp.int32(-1),  # and so does the calendar
         )
 
     def transition(
@@ -408,6 +439,7 @@ class Form(Env[FormLevel, FormState, FormParams]):
         level = state.level
         n, k = self.rows, self.slots
         visible = engine.shown_rows(state)
+        text_is = state.text_is | engine.title_matches(level, state.month)
         owner_word = jnp.where(level.owner >= 0, level.word[jnp.maximum(level.owner, 0)], 0)
         valid = level.slot_valid[None, :]
         field = valid & (
@@ -427,9 +459,10 @@ class Form(Env[FormLevel, FormState, FormParams]):
             ],
             axis=1,
         ).astype(jnp.int32)
-        flags = jnp.concatenate([field, state.text_is, state.value_is], axis=1)
+        flags = jnp.concatenate([field, text_is, state.value_is], axis=1)
+        boxes = engine.row_boxes(state)
         elements = jnp.concatenate(
-            [columns, level.box, state.value_len[:, None], flags.astype(jnp.int32)], axis=1
+            [columns, boxes, state.value_len[:, None], flags.astype(jnp.int32)], axis=1
         )
         first_word = jnp.where(level.slot_valid, word_of(level.slot_value), 0)
         zeros = [jnp.zeros(k, jnp.int32)] * 4

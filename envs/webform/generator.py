@@ -13,18 +13,25 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from curriculax.envs.webform import engine
+from curriculax.envs.webform import calendar, engine
+from curriculax.envs.webform.calendar import CALENDAR_ROWS, DAYS
 from curriculax.envs.webform.engine import FormLevel, Kind
-from curriculax.envs.webform.layout import MAX_JITTER, layout
+from curriculax.envs.webform.layout import MAX_JITTER, calendar_geometry, layout, menu_geometry
 from curriculax.envs.webform.text import WORD_LETTERS, date_chars, encode, words_to_chars
 from curriculax.types import Array, PRNGKey
 
 if TYPE_CHECKING:
     from curriculax.envs.webform.form import Form, FormParams
 
-#: Widget kinds, in the order of ``FormParams.kind_weights``.
-WIDGETS = ("text", "password", "checkbox", "radio", "select", "date", "autocomplete")
-_W_TEXT, _W_PASSWORD, _W_CHECKBOX, _W_RADIO, _W_SELECT, _W_DATE, _W_AUTO = range(7)
+#: Widget kinds drawn by ``FormParams.kind_weights``, in its order.
+DRAWN_WIDGETS = ("text", "password", "checkbox", "radio", "select", "date", "autocomplete")
+#: Every widget kind: the drawn ones, then those only a fixed ``widgets`` list places (a form
+#: has one datepicker at most: jQuery UI's one calendar).
+WIDGETS = (*DRAWN_WIDGETS, "datepicker")
+_W_TEXT, _W_PASSWORD, _W_CHECKBOX, _W_RADIO, _W_SELECT, _W_DATE, _W_AUTO, _W_PICKER = range(8)
+#: The months a generated datepicker offers (book-flight's: October to December 2016) and the
+#: one it opens on without a date (the last: book-flight's "today" is after its range).
+PICKER_FIRST, PICKER_LAST = calendar.month_index(2016, 10), calendar.month_index(2016, 12)
 #: Characters of a date (``mm/dd/yyyy``) and of a suggestion (two words).
 DATE_CHARS, SUGGESTION_CHARS = 10, 2 * WORD_LETTERS + 1
 #: Captions of Next and Submit (their rows' ``text``).
@@ -47,8 +54,9 @@ def generate(key: PRNGKey, params: FormParams, form: Form) -> FormLevel:
     """
     p = params
     W, M, C = form.max_widgets, form.max_options, form.max_chars
-    B, P, D, N = 1 + M, form.max_pages, form.max_distractors, form.rows
-    draw = _Uniforms(key, W, M, form.max_words, form.distinct_words, D)
+    B, P, D = 1 + M, form.max_pages, form.max_distractors
+    N = form.rows - form.calendar_rows
+    draw = _Uniforms(key, W, M, form.max_words, form.distinct_words, D, form.calendar_rows > 0)
     num_widgets = p.num_widgets if form.widgets is None else jnp.int32(len(form.widgets))
     w_idx = jnp.arange(W)
     w_valid = w_idx < num_widgets
@@ -114,7 +122,14 @@ def generate(key: PRNGKey, params: FormParams, form: Form) -> FormLevel:
     value_chars = jnp.where(auto[:, None], picked_chars, value_chars)
     value_len = jnp.where(auto, option_len[w_idx, pick], value_len)
     goal_on = goal_on & o_valid & instructed[:, None] & ~auto[:, None]
-    texty = jnp.isin(w_kind, jnp.asarray([_W_TEXT, _W_PASSWORD, _W_DATE, _W_AUTO]))
+    if form.calendar_rows:  # a date in the calendar's range (uniforms only these forms reserve)
+        picked_month = _ints(draw(W), PICKER_FIRST, PICKER_LAST + 1)
+        picked_day = _ints(draw(W), 1, calendar.days_in_month(picked_month) + 1)
+        picked = jax.vmap(calendar.date_text)(picked_month, picked_day)
+        picked = jnp.zeros((W, C), jnp.int32).at[:, : picked.shape[1]].set(picked)
+        value_chars = jnp.where((w_kind == _W_PICKER)[:, None], picked, value_chars)
+        value_len = jnp.where(w_kind == _W_PICKER, DATE_CHARS, value_len)
+    texty = jnp.isin(w_kind, jnp.asarray([_W_TEXT, _W_PASSWORD, _W_DATE, _W_AUTO, _W_PICKER]))
     goal_text = texty & instructed
     prefilled = instructed & (draw(W) < p.prefill)
 
@@ -160,11 +175,11 @@ def generate(key: PRNGKey, params: FormParams, form: Form) -> FormLevel:
     # Rows: per widget a header then its options; then Next/Submit per page; distractors.
     header_kind = jnp.asarray(
         [Kind.TEXT, Kind.PASSWORD, Kind.HEADING, Kind.HEADING, Kind.SELECT, Kind.DATE,
-         Kind.AUTOCOMPLETE], jnp.int32,
+         Kind.AUTOCOMPLETE, Kind.DATEPICKER], jnp.int32,
     )[w_kind]  # fmt: skip
     option_kind = jnp.asarray(
         [Kind.PAD, Kind.PAD, Kind.CHECKBOX, Kind.RADIO, Kind.OPTION, Kind.PAD,
-         Kind.SUGGESTION], jnp.int32,
+         Kind.SUGGESTION, Kind.PAD], jnp.int32,
     )[w_kind]  # fmt: skip
     block_kind = jnp.concatenate(
         [
@@ -242,11 +257,11 @@ def generate(key: PRNGKey, params: FormParams, form: Form) -> FormLevel:
     value = jnp.where(pre[:, None], goal_value, 0)
     value_len = jnp.where(pre, goal_len, 0)
     radio_heading = jnp.zeros(N, bool).at[owner].max(kind == Kind.RADIO, mode="drop")
-    scored = engine.is_kind(kind, (*engine.TEXT_KINDS, Kind.CHECKBOX, Kind.SELECT)) | (
+    scored = engine.is_kind(kind, (*engine.VALUE_KINDS, Kind.CHECKBOX, Kind.SELECT)) | (
         (kind == Kind.HEADING) & radio_heading
     )
     box = layout(kind, page, owner, widget_jitter)
-    return FormLevel(
+    level = FormLevel(
         kind=kind,
         text=text,
         word=word,
@@ -265,6 +280,49 @@ def generate(key: PRNGKey, params: FormParams, form: Form) -> FormLevel:
         slot_len=slot_len,
         slot_valid=slot_valid,
         num_pages=num_pages.astype(jnp.int32),
+        number=jnp.zeros(N, jnp.int32),
+        calendar=jnp.zeros(len(calendar.CALENDAR_FIELDS), jnp.int32),
+        menu=menu_geometry(),
+    )
+    return _with_calendar(level, C) if form.calendar_rows else level
+
+
+def _with_calendar(level: FormLevel, width: int) -> FormLevel:
+    """``level`` with its datepicker's calendar rows appended (Prev, Next, title, 31 days).
+
+    The calendar opens under its datepicker (``layout.calendar_geometry``) on the rows below.
+    """
+    picker = jnp.argmax(level.kind == Kind.DATEPICKER)
+    geometry, fixed_boxes = calendar_geometry(level.box[picker], PICKER_FIRST, PICKER_LAST)
+    kind = jnp.asarray(
+        [Kind.CAL_PREV, Kind.CAL_NEXT, Kind.CAL_TITLE] + [Kind.DAY] * DAYS, jnp.int32
+    )
+    text = jnp.stack(
+        [text_to_chars(t, width) for t in ("prev", "next", "")]
+        + [text_to_chars(str(d), width) for d in range(1, DAYS + 1)]
+    )
+    boxes = jnp.concatenate([fixed_boxes, jnp.zeros((DAYS, 4), jnp.int32)])
+
+    def grow(x: jax.Array, fill: jax.Array) -> jax.Array:
+        return jnp.concatenate([x, jnp.broadcast_to(fill, (CALENDAR_ROWS, *x.shape[1:]))])
+
+    zero_text = jnp.zeros(width, jnp.int32)
+    return level.replace(
+        kind=grow(level.kind, 0).at[-CALENDAR_ROWS:].set(kind),
+        text=grow(level.text, zero_text).at[-CALENDAR_ROWS:].set(text),
+        word=grow(level.word, 0),
+        owner=grow(level.owner, -1),
+        page=grow(level.page, level.page[picker]),
+        box=grow(level.box, jnp.zeros(4, jnp.int32)).at[-CALENDAR_ROWS:].set(boxes),
+        value=grow(level.value, zero_text),
+        value_len=grow(level.value_len, 0),
+        on=grow(level.on, False),
+        goal_value=grow(level.goal_value, zero_text),
+        goal_len=grow(level.goal_len, 0),
+        goal_on=grow(level.goal_on, False),
+        scored=grow(level.scored, False),
+        number=jnp.concatenate([level.number, jnp.arange(-2, DAYS + 1).clip(0)]),
+        calendar=geometry,
     )
 
 
@@ -274,8 +332,12 @@ class _Uniforms:
     One RNG call compiles several times faster than a dozen ``randint`` calls with traced bounds.
     """
 
-    def __init__(self, key: PRNGKey, w: int, o: int, words: int, distinct: int, d: int) -> None:
-        total = w * (9 + 3 * o + o * words + words) + 2 * distinct + 2 * d + 1
+    def __init__(
+        self, key: PRNGKey, w: int, o: int, words: int, distinct: int, d: int, picker: bool
+    ) -> None:
+        # A datepicker's date takes uniforms only its forms reserve: forms without one draw
+        # exactly what they did before it existed.
+        total = w * (9 + 3 * o + o * words + words) + 2 * distinct + 2 * d + 1 + 2 * w * picker
         self._u = jax.random.uniform(key, (total,))
         self._at = 0
 

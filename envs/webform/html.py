@@ -14,11 +14,13 @@ which the browser check reads (``browser.py``).
 from __future__ import annotations
 
 import html
+import json
 from typing import Any
 
 import numpy as np
 
-from curriculax.envs.webform.engine import TEXT_KINDS, Kind
+from curriculax.envs.webform.calendar import CALENDAR_FIELDS
+from curriculax.envs.webform.engine import CALENDAR_KINDS, VALUE_KINDS, Kind
 from curriculax.envs.webform.layout import INPUT_X
 from curriculax.envs.webform.text import decode
 
@@ -33,10 +35,14 @@ select.el { font: inherit; }
 button.el { font: inherit; padding: 0; }
 .lb { white-space: nowrap; }
 .sug { padding: 1px 4px; background: #f4f4f4; border: 1px solid #c5c5c5; cursor: pointer;
-  white-space: nowrap; }
+  white-space: nowrap; z-index: 2; }
+#cal { position: absolute; box-sizing: border-box; background: #fff; outline: 1px solid #aaa;
+  z-index: 1; }
+#cal .el { text-align: center; background: #f6f6f6; border: 1px solid #c5c5c5; }
+#cal .off { pointer-events: none; opacity: 0.35; }
 """
 
-_SCRIPT = """
+_SCRIPT = r"""
 const episode = window.episode = {ended: 0, page: 0, formdata: null};
 const form = document.getElementById("form");
 function show(p) {
@@ -85,6 +91,63 @@ for (const s of document.querySelectorAll("[data-box]")) {
     menu(box, false);
   });
 }
+// The datepicker's calendar as jQuery UI's runs it: the box gaining the focus opens a closed
+// calendar on its date's month (else the start), clamped into the range; Prev and Next step
+// (disabled at the ends: pointer-events none); a day writes mm/dd/yyyy and closes it; a press
+// outside the calendar and its box closes it; keys and blurs do not.
+const cal = window.cal = {month: -1};
+const calDiv = document.getElementById("cal");
+if (calDiv) {
+  const g = JSON.parse(calDiv.dataset.geometry);
+  const picker = document.getElementById(calDiv.dataset.picker);
+  const NAMES = ["January", "February", "March", "April", "May", "June", "July", "August",
+                 "September", "October", "November", "December"];
+  const two = (n) => String(n).padStart(2, "0");
+  const draw = () => {
+    calDiv.style.display = cal.month < 0 ? "none" : "block";
+    if (cal.month < 0) return;
+    const year = Math.floor(cal.month / 12), m = cal.month % 12;
+    const first = new Date(year, m, 1).getDay(), days = new Date(year, m + 1, 0).getDate();
+    const weeks = Math.floor((first + days - 1) / 7) + 1;
+    calDiv.style.height = `${g.base_height + g.pitch_y * weeks}px`;
+    document.querySelector("[data-cal=title]").textContent = `${NAMES[m]} ${year}`;
+    document.querySelector("[data-cal=prev]").classList.toggle("off", cal.month <= g.first);
+    document.querySelector("[data-cal=next]").classList.toggle("off", cal.month >= g.last);
+    for (const d of document.querySelectorAll("[data-day]")) {
+      const day = Number(d.dataset.day), cell = first + day - 1;
+      d.style.display = day <= days ? "block" : "none";
+      d.style.left = `${g.grid_x - g.x + g.pitch_x * (cell % 7)}px`;
+      d.style.top = `${g.grid_y - g.y + g.pitch_y * Math.floor(cell / 7)}px`;
+    }
+  };
+  picker.addEventListener("focus", () => {
+    if (cal.month >= 0) return;
+    const date = /^(\d\d)\/(\d\d)\/(\d\d\d\d)$/.exec(picker.value);
+    const month = date ? Number(date[3]) * 12 + Number(date[1]) - 1 : g.start;
+    cal.month = Math.min(Math.max(month, g.first), g.last);
+    draw();
+  });
+  // Prev and Next redraw the month and give the focus back to the box, as jQuery UI does.
+  document.querySelector("[data-cal=prev]").addEventListener("click", () => {
+    cal.month = Math.max(cal.month - 1, g.first); draw(); picker.focus();
+  });
+  document.querySelector("[data-cal=next]").addEventListener("click", () => {
+    cal.month = Math.min(cal.month + 1, g.last); draw(); picker.focus();
+  });
+  for (const d of document.querySelectorAll("[data-day]")) {
+    d.addEventListener("click", () => {
+      const year = Math.floor(cal.month / 12), m = cal.month % 12 + 1;
+      picker.value = `${two(m)}/${two(Number(d.dataset.day))}/${year}`;
+      cal.month = -1; draw();
+    });
+  }
+  document.addEventListener("mousedown", (e) => {
+    if (cal.month >= 0 && !calDiv.contains(e.target) && e.target !== picker) {
+      cal.month = -1; draw();
+    }
+  });
+  draw();
+}
 show(0);
 """
 
@@ -93,6 +156,34 @@ def _pos(box: np.ndarray, dx: int = 0, dy: int = 0, size: bool = True) -> str:
     x, y, w, h = (int(v) for v in box)
     style = f"left:{x + dx}px;top:{y + dy}px;"
     return style + (f"width:{w}px;height:{h}px;" if size else "")
+
+
+def _calendar_html(lv: dict[str, np.ndarray], picker: int) -> str:
+    """The datepicker's calendar: a hidden ``<div id="cal">`` holding its rows.
+
+    Its Prev, Next, title and day rows (``e<row>``) are placed inside it; the page's script
+    shows it and lays out the month.
+    """
+    c = {name: int(v) for name, v in zip(CALENDAR_FIELDS, lv["calendar"], strict=True)}
+    kind, box = lv["kind"], lv["box"]
+    rows = []
+    for j in np.flatnonzero(np.isin(kind, [int(k) for k in CALENDAR_KINDS])):
+        k = Kind(int(kind[j]))
+        if k == Kind.DAY:
+            day = int(lv["number"][j])
+            size = f"width:{c['cell_width']}px;height:{c['cell_height']}px;"
+            rows.append(f'<div id="e{j}" class="el" data-day="{day}" style="{size}">{day}</div>')
+            continue
+        name = {Kind.CAL_PREV: "prev", Kind.CAL_NEXT: "next", Kind.CAL_TITLE: "title"}[k]
+        at = _pos(box[j], dx=-c["x"], dy=-c["y"])
+        rows.append(f'<div id="e{j}" class="el" data-cal="{name}" style="{at}">{name}</div>')
+    geometry = html.escape(json.dumps(c), quote=True)
+    style = f"left:{c['x']}px;top:{c['y']}px;width:{c['width']}px;display:none"
+    return (
+        f'<div id="cal" data-picker="e{picker}" data-geometry="{geometry}" style="{style}">'
+        + "".join(rows)
+        + "</div>"
+    )
 
 
 def form_html(level: Any, state: Any = None, title: str = "curriculax form") -> str:
@@ -119,14 +210,18 @@ def form_html(level: Any, state: Any = None, title: str = "curriculax form") -> 
     pages: dict[int, list[str]] = {p: [] for p in range(int(lv["num_pages"]))}
     for i in range(rows):
         k = Kind(int(kind[i]))
-        if k in (Kind.PAD, Kind.OPTION, Kind.SUGGESTION):
+        if k in (Kind.PAD, Kind.OPTION, Kind.SUGGESTION, *CALENDAR_KINDS):
             continue
         box, text = lv["box"][i], html.escape(decode(lv["text"][i]))
         out = pages[int(lv["page"][i])]
         ident = f'id="e{i}" class="el" style="{_pos(box)}"'
-        if k in TEXT_KINDS:
+        if k in VALUE_KINDS:
             kind_name = "password" if k == Kind.PASSWORD else "text"
-            extra = {Kind.DATE: ' placeholder="mm/dd/yyyy"', Kind.AUTOCOMPLETE: " data-suggest"}
+            extra = {
+                Kind.DATE: ' placeholder="mm/dd/yyyy"',
+                Kind.AUTOCOMPLETE: " data-suggest",
+                Kind.DATEPICKER: " readonly",
+            }
             typed = html.escape(decode(value[i], int(value_len[i])), quote=True)
             label_x = int(box[0]) - INPUT_X + 8
             out.append(
@@ -141,6 +236,8 @@ def form_html(level: Any, state: Any = None, title: str = "curriculax form") -> 
                     f'<div id="e{j}" class="el sug" data-box="e{i}" style="{_pos(lv["box"][j])}'
                     f'visibility:hidden">{html.escape(decode(lv["text"][j]))}</div>'
                 )
+            if k == Kind.DATEPICKER:
+                out.append(_calendar_html(lv, i))
         elif k == Kind.SELECT:
             label_x = int(box[0]) - INPUT_X + 8
             out.append(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from curriculax.envs.webform import engine
+from curriculax.envs.webform import calendar, engine
 from curriculax.envs.webform.engine import Kind
 from curriculax.types import Array
 
@@ -23,6 +23,10 @@ SELECT_WIDTH, SUGGESTION_WIDTH = 200, 240
 CHOICE_HEIGHT = 24
 BUTTON_WIDTH, BUTTON_HEIGHT, BUTTON_GAP = 100, 28, 12
 TOP = 16
+#: A generated calendar: 7 columns of ``CELL_PITCH`` px under a 30-px header, opening under
+#: its datepicker (MiniWoB++'s book-flight opens it above: the importer reads its geometry).
+CELL_PITCH, CELL_SIZE, CAL_HEADER = (28, 22), (24, 18), 30
+CAL_WIDTH = 7 * CELL_PITCH[0] + 8
 
 
 def page_height(max_widgets: int, max_options: int) -> int:
@@ -44,7 +48,7 @@ def layout(kind: Array, page: Array, owner: Array, jitter: Array) -> Array:
         int32 [N, 4]: ``x, y, width, height`` per row; zeros for padding rows.
     """
     n = kind.shape[0]
-    boxes = engine.is_kind(kind, engine.TEXT_KINDS)
+    boxes = engine.is_kind(kind, engine.VALUE_KINDS)
     height = jnp.select(
         [
             boxes | (kind == Kind.SELECT),
@@ -88,3 +92,38 @@ def layout(kind: Array, page: Array, owner: Array, jitter: Array) -> Array:
     box = jnp.stack([box_x, box_y, width, box_h], axis=1).astype(jnp.int32)
     box = jnp.where((kind == Kind.OPTION)[:, None], box[jnp.maximum(owner, 0)], box)
     return jnp.where((kind == Kind.PAD)[:, None], 0, box)
+
+
+def menu_geometry() -> Array:
+    """int32 [4]: ``FormLevel.menu`` of a generated form (``calendar.MENU_FIELDS``).
+
+    Its suggestions are laid out under their box (``layout``), one ``CHOICE_HEIGHT`` each; the
+    menu covers just them, so it hides no other row.
+    """
+    return jnp.asarray([CHOICE_HEIGHT, 10_000, SUGGESTION_WIDTH, 0], jnp.int32)
+
+
+def calendar_geometry(box: Array, first: int, last: int) -> tuple[Array, Array]:
+    """A generated datepicker's calendar, opening under the datepicker's ``box``.
+
+    Args:
+        box: int32 [4], the datepicker's box.
+        first: the first month it offers (``calendar.month_index``).
+        last: the last one, which it opens on.
+
+    Returns:
+        ``(FormLevel.calendar int32 [13], boxes of its Prev, Next and title rows int32 [3, 4])``.
+    """
+    x, y = box[0], box[1] + box[3] + 2
+    values = {
+        "first": first, "last": last, "start": last, "x": x, "y": y, "width": CAL_WIDTH,
+        "base_height": CAL_HEADER + 4, "grid_x": x + 4, "grid_y": y + CAL_HEADER,
+        "pitch_x": CELL_PITCH[0], "pitch_y": CELL_PITCH[1],
+        "cell_width": CELL_SIZE[0], "cell_height": CELL_SIZE[1],
+    }  # fmt: skip
+    geometry = jnp.stack([jnp.asarray(values[f], jnp.int32) for f in calendar.CALENDAR_FIELDS])
+    w, h = CELL_SIZE
+    header = [(x + 4, y + 4, w, h), (x + CAL_WIDTH - 4 - w, y + 4, w, h),
+              (x + 8 + w, y + 4, CAL_WIDTH - 16 - 2 * w, h)]  # fmt: skip
+    boxes = jnp.asarray([[jnp.asarray(v, jnp.int32) for v in b] for b in header], jnp.int32)
+    return geometry, boxes

@@ -48,6 +48,7 @@ import gymnasium
 import numpy as np
 
 from curriculax.envs.webform.browser import CHROMEDRIVER, CHROMIUM, Chromium
+from curriculax.envs.webform.calendar import CALENDAR_FIELDS, MENU_FIELDS
 from curriculax.envs.webform.engine import BODY, TEXT_KINDS, Action, FormLevel, Kind
 from curriculax.envs.webform.text import MAX_VOCAB, encode
 
@@ -261,6 +262,9 @@ def build_level(rows: list[_Row], slots: list[tuple[int, str]], n: int, k: int, 
         slot_len=np.asarray([len(v) for _, v in slots] + [0] * (k - len(slots)), np.int32),
         slot_valid=np.arange(k) < len(slots),
         num_pages=np.int32(1),
+        number=np.zeros(n, np.int32),
+        calendar=np.zeros(len(CALENDAR_FIELDS), np.int32),  # no calendar
+        menu=np.zeros(len(MENU_FIELDS), np.int32),  # no menu
     )
     selectors = [r.selector for r in rows]
     options = np.asarray([r.option for r in rows], np.int32)

@@ -86,7 +86,7 @@ def _check_episode(browser, env_id, seed, rng, stats):
     page = browser.load(level)
     visible = np.flatnonzero(np.asarray(engine.visible_rows(state.level, 0)))
     for row in visible:
-        if int(level.kind[row]) != engine.Kind.OPTION:
+        if int(level.kind[row]) not in (engine.Kind.OPTION, *engine.CALENDAR_KINDS):
             np.testing.assert_allclose(page.boxes[int(row)], level.box[row], atol=0.5)
     use_oracle = seed % 3 == 0
     for t in range(int(params.max_steps)):
@@ -106,6 +106,10 @@ def _check_episode(browser, env_id, seed, rng, stats):
         assert got.page == want.page, where
         assert got.ended == want.ended, where
         assert got.listed == want.listed, where
+        assert got.month == want.month, where
+        stats["calendar_open"] += got.month >= 0
+        for row, box in want.boxes.items():  # the open calendar's rows, where the engine has them
+            np.testing.assert_allclose(got.boxes[row], box, atol=0.5, err_msg=where)
         stats["steps"] += 1
         if got.focus != want.focus:
             stats["focus_differs"] += 1
@@ -123,10 +127,13 @@ def _check_episode(browser, env_id, seed, rng, stats):
 
 def _run(browser, env_id, episodes):
     rng = np.random.default_rng(0)
-    stats = {"steps": 0, "focus_differs": 0, "submits": 0, "solved": 0, "focus_examples": []}
+    stats = {"steps": 0, "focus_differs": 0, "submits": 0, "solved": 0, "focus_examples": [],
+             "calendar_open": 0}  # fmt: skip
     for seed in range(episodes):
         _check_episode(browser, env_id, seed, rng, stats)
     assert stats["submits"] > 0
+    if "datepicker" in (_programs(env_id)[0].widgets or ()):
+        assert stats["calendar_open"] > 0, stats  # the calendar was played with
     # Focus is soft: a few differences are tolerated (none seen since the engine follows
     # chromedriver's clear() and the page blurs Next before hiding it).
     assert stats["focus_differs"] <= max(2, stats["steps"] // 100), stats
