@@ -11,7 +11,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from curriculax.envs.webform.engine import TEXT_KINDS, FormState, Kind, shown_rows
+from curriculax.envs.webform.engine import (
+    CALENDAR_KINDS,
+    VALUE_KINDS,
+    FormState,
+    Kind,
+    row_boxes,
+    shown_rows,
+)
 from curriculax.envs.webform.layout import INPUT_X, PAGE_WIDTH, page_height
 from curriculax.envs.webform.text import ALPHABET, DIGIT_0, MAX_CHAR, UPPER_A
 from curriculax.types import Array
@@ -95,9 +102,9 @@ def render_form(state: FormState, max_widgets: int, max_options: int, max_pages:
         (kind == Kind.PASSWORD)[:, None] & (state.value > 0), _PASSWORD_CHAR, state.value
     )
     inner = jnp.where((kind == Kind.SELECT)[:, None], select_text, inner)
-    labelled = jnp.isin(kind, jnp.asarray([*TEXT_KINDS, Kind.SELECT]))
+    labelled = jnp.isin(kind, jnp.asarray([*VALUE_KINDS, Kind.SELECT]))
     side = jnp.isin(kind, jnp.asarray([Kind.CHECKBOX, Kind.RADIO]))
-    x, y, w, h = level.box.T
+    x, y, w, h = row_boxes(state).T
     outer_x = jnp.where(labelled, x - INPUT_X + 8, jnp.where(side, x + 24, x + 4))
     outer_y = jnp.where(side, y + 3, y + 9)
     outer_y = jnp.where((kind == Kind.HEADING) | (kind == Kind.SUGGESTION), y + 5, outer_y)
@@ -116,7 +123,8 @@ def render_form(state: FormState, max_widgets: int, max_options: int, max_pages:
             (xs > x[i]) & (xs < x[i] + w[i] - 1) & (ys > y[i]) & (ys < y[i] + h[i] - 1)
         )
         button = jnp.isin(kind[i], jnp.asarray([Kind.NEXT, Kind.SUBMIT, Kind.DISTRACTOR]))
-        boxed = labelled[i] | side[i] | button | (kind[i] == Kind.SUGGESTION)
+        overlay = jnp.isin(kind[i], jnp.asarray([Kind.SUGGESTION, *CALENDAR_KINDS]))
+        boxed = labelled[i] | side[i] | button | overlay
         fill = jnp.where(button, jnp.asarray(_COLORS["button"]), jnp.asarray(WHITE))
         tick = side[i] & state.on[i] & (xs >= x[i] + 4) & (xs < x[i] + w[i] - 4)
         tick = tick & (ys >= y[i] + 4) & (ys < y[i] + h[i] - 4)
