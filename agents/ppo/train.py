@@ -649,11 +649,15 @@ class PPO:
 
     @property
     def metric_names(self) -> tuple[str, ...]:
-        """Names of the per-update metrics: ``METRICS``, then ``curriculum/...`` ones."""
+        """Names of the per-update metrics.
+
+        ``METRICS``, ``gamma`` when ``gamma_end`` moves it, then ``curriculum/...`` ones.
+        """
+        names = (*METRICS, "gamma") if self.config.gamma_end is not None else METRICS
         if self.rounds is None:
-            return METRICS
+            return names
         state = jax.eval_shape(self.rounds.init, jax.random.key(0))
-        return (*METRICS, *jax.eval_shape(self.rounds.metrics, state))
+        return (*names, *jax.eval_shape(self.rounds.metrics, state))
 
     def _start_round(self, runner: RunnerState, key: PRNGKey, step: Array) -> RunnerState:
         """A curriculum round begins: (evaluate for the teacher,) sample, restart every env."""

@@ -39,6 +39,8 @@ def test_the_metrics_report_each_update_s_discount():
     train = make_train(PPOConfig(gamma=0.5, gamma_end=0.9, **SHAPE), env, params)
     _, metrics = jax.jit(train)(jax.random.key(0))
     np.testing.assert_allclose(metrics["gamma"], [0.5, 0.6, 0.7, 0.8, 0.9], rtol=1e-6)
+    assert "gamma" in train.metric_names  # logged to metrics.csv
+    assert "gamma" not in make_train(PPOConfig(**SHAPE), env, params).metric_names
 
 
 @pytest.mark.parametrize("value", [-0.1, 1.5])
