@@ -252,7 +252,11 @@ def formdata_reward(level: Any, formdata: list[tuple[str, str]], partial: bool) 
     results = []
     for i in np.flatnonzero(lv["scored"]):
         k = Kind(int(kind[i]))
-        if k in VALUE_KINDS:
+        if k == Kind.AUTOCOMPLETE:  # an entry the goal accepts, or empty if uninstructed
+            accepted = [decode(lv["text"][j]) for j in np.flatnonzero((owner == i) & goal_on)]
+            got = data.get(f"e{i}", [""])
+            results.append(got[0] in accepted if accepted else got == [""])
+        elif k in VALUE_KINDS:
             want = decode(lv["goal_value"][i], int(lv["goal_len"][i]))
             results.append(data.get(f"e{i}") == [want])
         elif k == Kind.CHECKBOX:

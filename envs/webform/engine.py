@@ -372,8 +372,46 @@ def action_mask(state: FormState, rows: int, slots: int) -> Array:
     return jnp.concatenate([jnp.ones(1, bool), click, clear, typed.reshape(-1)])
 
 
+def _entries(level: FormLevel, value: Array, value_len: Array) -> tuple[Array, Array]:
+    """Autocomplete boxes holding one of their entries, and one the goal accepts.
+
+    An entry is one of the box's suggestion rows' texts, whole; the goal accepts the entries
+    whose ``goal_on`` is set (book-flight's Search takes any airport containing the named city or
+    code). A per-suggestion comparison and a one-hot [N, N] reduction (no scatter).
+
+    Returns:
+        ``(entry, accepted)``, bool [N] each (meaningful for autocomplete rows).
+    """
+    box = jnp.maximum(level.owner, 0)
+    suggestion = level.kind == Kind.SUGGESTION
+    text_len = jnp.sum(level.text > 0, axis=1)
+    same = suggestion & _same_text(value[box], value_len[box], level.text, text_len)
+    members = level.owner[None, :] == jnp.arange(level.kind.shape[0])[:, None]  # [box, row]
+    entry = jnp.any(members & same[None, :], axis=1)
+    accepted = jnp.any(members & (same & level.goal_on)[None, :], axis=1)
+    return entry, accepted
+
+
+def submit_refused(state: FormState) -> Array:
+    """Bool []: Submit does nothing (book-flight's Search outlines the fields in red).
+
+    While an autocomplete box holds a text that is not one of its entries, or an instructed
+    autocomplete box or datepicker (one with a goal) is empty.
+    """
+    level = state.level
+    entry, _ = _entries(level, state.value, state.value_len)
+    shown = visible_rows(level, state.page)
+    bad = (level.kind == Kind.AUTOCOMPLETE) & (state.value_len > 0) & ~entry
+    required = is_kind(level.kind, (Kind.AUTOCOMPLETE, Kind.DATEPICKER)) & (level.goal_len > 0)
+    return jnp.any(shown & (bad | (required & (state.value_len == 0))))
+
+
 def scores(state: FormState) -> Array:
-    """Bool [N]: rows whose state matches the goal (meaningful where ``level.scored``)."""
+    """Bool [N]: rows whose state matches the goal (meaningful where ``level.scored``).
+
+    An autocomplete box is right when it holds an entry the goal accepts or, uninstructed, is
+    empty; other boxes when their text is their goal.
+    """
     level = state.level
     wrong = (state.on != level.goal_on) & (level.owner >= 0)
     rows = level.kind.shape[0]
@@ -382,10 +420,17 @@ def scores(state: FormState) -> Array:
     group_wrong = jnp.any(members & wrong[None, :], axis=1)
     ok_group = ~group_wrong
     kind = level.kind
+    _, accepted = _entries(level, state.value, state.value_len)
+    instructed = jnp.any(members & level.goal_on[None, :], axis=1)
+    auto_ok = jnp.where(instructed, accepted, state.value_len == 0)
     return jnp.where(
-        is_kind(kind, VALUE_KINDS),
-        state.text_ok,
-        jnp.where(kind == Kind.CHECKBOX, ~wrong, ok_group),
+        kind == Kind.AUTOCOMPLETE,
+        auto_ok,
+        jnp.where(
+            is_kind(kind, VALUE_KINDS),
+            state.text_ok,
+            jnp.where(kind == Kind.CHECKBOX, ~wrong, ok_group),
+        ),
     )
 
 
@@ -549,7 +594,7 @@ def apply_action(state: FormState, action: Array, rows: int, slots: int) -> Form
     month = _calendar_month(state, click, kind, i, picker, focus, value[picker], value_len[picker])
     page = jnp.where(press & (kind == Kind.NEXT), state.page + 1, state.page)
     ended = jnp.where(
-        press & (kind == Kind.SUBMIT),
+        press & (kind == Kind.SUBMIT) & ~submit_refused(state),
         1,
         jnp.where(press & (kind == Kind.DISTRACTOR), 2, state.ended),
     )

@@ -121,7 +121,8 @@ def generate(key: PRNGKey, params: FormParams, form: Form) -> FormLevel:
     picked_chars = option_chars[w_idx, pick]  # [W, C]
     value_chars = jnp.where(auto[:, None], picked_chars, value_chars)
     value_len = jnp.where(auto, option_len[w_idx, pick], value_len)
-    goal_on = goal_on & o_valid & instructed[:, None] & ~auto[:, None]
+    # (an autocomplete's goal flag marks the suggestion it accepts: the picked one)
+    goal_on = goal_on & o_valid & instructed[:, None]
     if form.calendar_rows:  # a date in the calendar's range (uniforms only these forms reserve)
         picked_month = _ints(draw(W), PICKER_FIRST, PICKER_LAST + 1)
         picked_day = _ints(draw(W), 1, calendar.days_in_month(picked_month) + 1)
@@ -253,7 +254,7 @@ def generate(key: PRNGKey, params: FormParams, form: Form) -> FormLevel:
     goal_value = jnp.concatenate([flat(block_value), jnp.zeros((P + D, C), jnp.int32)])[perm]
     goal_len = jnp.concatenate([flat(block_len), jnp.zeros(P + D, jnp.int32)])[perm]
     pre = jnp.concatenate([jnp.repeat(prefilled, B), jnp.zeros(P + D, bool)])[perm]
-    on = goal_on & pre
+    on = goal_on & pre & (kind != Kind.SUGGESTION)  # a prefilled box holds its goal's text
     value = jnp.where(pre[:, None], goal_value, 0)
     value_len = jnp.where(pre, goal_len, 0)
     radio_heading = jnp.zeros(N, bool).at[owner].max(kind == Kind.RADIO, mode="drop")

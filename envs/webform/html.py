@@ -54,6 +54,16 @@ function show(p) {
 form.addEventListener("submit", (e) => {
   e.preventDefault();
   if (episode.ended) return;
+  // Refused (book-flight's Search outlines them in red): an autocomplete box holding a text
+  // that is none of its entries, or an instructed autocomplete box or datepicker left empty.
+  const shown = (el) => el.closest(".page").style.display !== "none";
+  for (const box of document.querySelectorAll("[data-suggest], [data-required]")) {
+    if (!shown(box)) continue;
+    const rows = document.querySelectorAll(`[data-box="${box.id}"]`);
+    const entries = [...rows].map((s) => s.textContent);
+    if (box.dataset.suggest !== undefined && box.value && !entries.includes(box.value)) return;
+    if (box.dataset.required !== undefined && !box.value) return;
+  }
   episode.ended = 1;
   episode.formdata = [...new FormData(form)].map(([k, v]) => [k, String(v)]);
 });
@@ -223,13 +233,14 @@ def form_html(level: Any, state: Any = None, title: str = "curriculax form") -> 
                 Kind.DATEPICKER: " readonly",
             }
             typed = html.escape(decode(value[i], int(value_len[i])), quote=True)
+            required = k in (Kind.AUTOCOMPLETE, Kind.DATEPICKER) and int(lv["goal_len"][i]) > 0
             label_x = int(box[0]) - INPUT_X + 8
             out.append(
                 f'<span class="lb" style="left:{label_x}px;top:{int(box[1]) + 6}px">{text}</span>'
             )
             out.append(
                 f'<input {ident} type="{kind_name}" name="e{i}" maxlength="{lv["value"].shape[1]}" '
-                f'value="{typed}"{extra.get(k, "")}>'
+                f'value="{typed}"{extra.get(k, "")}{" data-required" if required else ""}>'
             )
             for j in np.flatnonzero((kind == Kind.SUGGESTION) & (lv["owner"] == i)):
                 out.append(

@@ -17,9 +17,9 @@ def oracle_action(state: FormState, rows: int, slots: int) -> Array:
     """int32 []: the flat action that brings ``state`` one step closer to a successful submit.
 
     Text boxes holding anything but their goal are cleared, then typed into from the slot naming
-    them (an autocomplete field: its code typed, then its goal suggestion clicked); a datepicker
-    is clicked open, its calendar stepped to the goal's month and the goal's day clicked; a wrong
-    checkbox is clicked; a select or radio group gets its goal option clicked.
+    them (an autocomplete field: its code typed, then an entry its goal accepts clicked); a
+    datepicker is clicked open, its calendar stepped to the goal's month and the goal's day
+    clicked; a wrong checkbox is clicked; a select or radio group gets its goal option clicked.
     """
     level = state.level
     kind = level.kind
@@ -28,8 +28,7 @@ def oracle_action(state: FormState, rows: int, slots: int) -> Array:
     i = jnp.argmax(wrong)
     text_box = engine.is_kind(kind[i], engine.TEXT_KINDS)
     slot = jnp.argmax(level.slot_valid & (level.field_word == level.word[i]))
-    goal_text = jnp.all(level.text == level.goal_value[i][None, :], axis=1)
-    suggestion = (level.owner == i) & (kind == Kind.SUGGESTION) & goal_text
+    suggestion = (level.owner == i) & (kind == Kind.SUGGESTION) & level.goal_on
     open_now = suggestion & engine.shown_rows(state)
     fix_text = jnp.where(
         jnp.any(open_now),

@@ -180,3 +180,50 @@ def test_a_second_datepicker_is_refused():
     with pytest.raises(ValueError, match="one datepicker"):
         Form(max_widgets=2, widgets=("datepicker", "datepicker"))
     assert datetime.date(2016, 10, 1).weekday() == 5  # the test above's Saturday
+
+
+def test_search_is_refused_while_a_box_holds_no_entry_or_a_required_field_is_empty():
+    state = _start(3)
+    submit = _row(state, Kind.SUBMIT)
+    refused = _act(state, Action.CLICK, submit)  # everything empty: nothing happens
+    assert int(refused.ended) == 0 and int(refused.focus) == submit
+    # the oracle's first steps type the From code: a text that is no entry
+    box = _row(state, Kind.AUTOCOMPLETE)
+    slot = int(np.argmax(np.asarray(state.level.field_word) == int(state.level.word[box])))
+    typed = _act(state, Action.TYPE, box, slot)
+    assert bool(engine.submit_refused(typed))
+    state = _solve(state, stop_before_submit=True)
+    assert not bool(engine.submit_refused(state))
+    assert int(_act(state, Action.CLICK, submit).ended) == 1
+
+
+def test_an_autocomplete_accepts_every_entry_its_goal_flags():
+    state = _start(1)
+    box = _row(state, Kind.AUTOCOMPLETE)
+    kinds, owner = np.asarray(state.level.kind), np.asarray(state.level.owner)
+    entries = np.flatnonzero((kinds == Kind.SUGGESTION) & (owner == box))
+    goal = np.asarray(state.level.goal_on).copy()
+    other = int(next(j for j in entries if not goal[j]))
+    width = state.value.shape[1]
+
+    def holding(level, j):
+        value = np.asarray(state.value).copy()
+        length = np.asarray(state.value_len).copy()
+        value[box], length[box] = np.asarray(level.text[j]), int(np.sum(level.text[j] > 0))
+        assert length[box] <= width
+        return state.replace(level=level, value=jnp.asarray(value), value_len=jnp.asarray(length))
+
+    assert not bool(engine.scores(holding(state.level, other))[box])  # an entry, not the goal
+    goal[other] = True  # book-flight: any airport holding the named code is right
+    level = state.level.replace(goal_on=jnp.asarray(goal))
+    assert bool(engine.scores(holding(level, other))[box])
+
+
+def _solve(state, stop_before_submit=False):
+    for _ in range(int(PARAMS.max_steps)):
+        action = oracle_action(state, ENV.rows, ENV.slots)
+        _, row, _ = (int(x) for x in engine.decode_action(action, ENV.rows, ENV.slots))
+        if stop_before_submit and int(state.level.kind[row]) == Kind.SUBMIT:
+            return state
+        state = _programs()[1](jax.random.key(0), state, action, PARAMS)[1]
+    return state
