@@ -228,12 +228,21 @@ def decode_action(action: Array, rows: int, slots: int) -> tuple[Array, Array, A
 def text_matches(level: FormLevel) -> Array:
     """Bool [N, K]: row ``n``'s text starts with slot ``k``'s value (a valid slot).
 
-    A calendar's day row matches a slot holding a date (``mm/dd/yyyy``) of its day; its title
-    row, whose text is the month shown, is matched in ``title_matches``.
+    A suggestion matches a slot whose value it holds anywhere (book-flight's airports end with
+    the code an instruction may name; Search's test, case and all). A calendar's day row matches
+    a slot holding a date (``mm/dd/yyyy``) of its day; its title row, whose text is the month
+    shown, is matched in ``title_matches``.
     """
-    beyond = jnp.arange(level.text.shape[1]) >= level.slot_len[:, None]  # [K, C]
+    width = level.text.shape[1]
+    beyond = jnp.arange(width) >= level.slot_len[:, None]  # [K, C]
     same = (level.text[:, None, :] == level.slot_value[None, :, :]) | beyond[None]
     prefix = jnp.all(same, axis=2)
+    at = jnp.arange(width)[:, None] + jnp.arange(width)[None, :]  # [offset, position]
+    padded = jnp.concatenate([level.text, jnp.zeros_like(level.text)], axis=1)
+    windows = padded[:, at]  # [N, offset, position]
+    held = (windows[:, None] == level.slot_value[None, :, None, :]) | beyond[None, :, None, :]
+    held = jnp.any(jnp.all(held, axis=3), axis=2)  # [N, K]
+    prefix = jnp.where((level.kind == Kind.SUGGESTION)[:, None], held, prefix)
     dated, _, day = jax.vmap(calendar.parse_date)(level.slot_value, level.slot_len)  # [K]
     is_day = (level.kind == Kind.DAY)[:, None]
     same_day = dated[None, :] & (level.number[:, None] == day[None, :])

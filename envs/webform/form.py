@@ -48,9 +48,12 @@ from curriculax.types import Array, EnvParams, PRNGKey
 #: Bounds of ``FormParams.gamma`` (checked and clipped; not a task dimension, see
 #: ``Form.param_bounds``).
 GAMMA_BOUNDS = (0.0, 1.0)
-#: The longest text a box can hold is kept under half its width (13 px monospace): a click at
-#: the box's centre then always puts the caret after the text, in Chromium as here.
-MAX_CHARS_LIMIT = 30
+#: The longest text a box can hold (its ``maxlength``): book-flight's airports run to 52
+#: characters. A click on a box leaves the caret after its text, here and on the exported page
+#: (whose script moves it there); the MiniWoB++ bridge presses End after such a click.
+MAX_CHARS_LIMIT = 64
+#: Typed lengths are divided by this in the policy's input (``ElementTableSpec.char_scale``).
+VALUE_LEN_SCALE = 30.0
 #: Widgets that are text boxes (``MAX_CHARS_LIMIT`` bounds their text).
 BOX_WIDGETS = ("text", "password", "date", "autocomplete", "datepicker")
 #: Widgets whose values or options are ``words_per_value`` words.
@@ -502,7 +505,7 @@ class Form(Env[FormLevel, FormState, FormParams]):
             value_len=col["value_len"],
             slot_row_type=SLOT_ROW_TYPE,
             pixel_scale=float(PAGE_WIDTH),
-            char_scale=float(MAX_CHARS_LIMIT),
+            char_scale=VALUE_LEN_SCALE,
             num_kinds=len(Kind),
             clearable_kinds=tuple(int(k) for k in engine.TEXT_KINDS),
             untypeable_kinds=tuple(int(k) for k in engine.NOT_TYPEABLE),

@@ -67,6 +67,10 @@ form.addEventListener("submit", (e) => {
   episode.ended = 1;
   episode.formdata = [...new FormData(form)].map(([k, v]) => [k, String(v)]);
 });
+// A click on a box leaves the caret after its text, whatever its length (the mock's rule).
+for (const box of document.querySelectorAll("input[type=text], input[type=password]")) {
+  box.addEventListener("click", () => box.setSelectionRange(box.value.length, box.value.length));
+}
 for (const b of document.querySelectorAll("[data-next]")) {
   // Chromium blurs a focused element that becomes hidden only at its next frame; blurring here
   // makes the read-back right after the click see the body focused, as the mock does.
