@@ -119,7 +119,7 @@ MINIWOB_BRIDGE = "curriculax.envs.webform.miniwob:MiniWoBBridge"
 # MiniWoB++'s own pages for the mirrored tasks (host side, one browser each: the slow reference,
 # not a training env), with the mirrored id's spaces; gymnasium only (they are not JAX envs).
 for _task in ("EnterText", "EnterPassword", "LoginUser", "ClickOption", "ClickCheckboxes",
-              "ChooseList"):  # fmt: skip
+              "ChooseList", "BookFlight"):  # fmt: skip
     gymnasium.register(
         id=f"curriculax/MiniWoB-{_task}-v0",
         entry_point=MINIWOB_BRIDGE,

@@ -162,16 +162,20 @@ class Chromium:
         self._typed_at.clear()
         return self.read()
 
-    def act(self, kind: int, row: int, slot: int, level: Any) -> None:
-        """Performs one decoded action (``engine.decode_action``) on the loaded page."""
+    def act(self, kind: int, row: int, slot: int, level: Any) -> bool:
+        """Performs one decoded action (``engine.decode_action``) on the loaded page.
+
+        Returns:
+            ``False`` when WebDriver refused it (not interactable, click intercepted, ...).
+        """
         from selenium.common.exceptions import WebDriverException
         from selenium.webdriver.common.keys import Keys
 
         if kind == Action.NOOP:
-            return
+            return True
         row_kind = int(np.asarray(level.kind)[row])
         if kind == Action.TYPE and not bool(np.asarray(level.slot_valid)[slot]):
-            return  # a slot beyond the instruction types nothing
+            return True  # a slot beyond the instruction types nothing
         try:
             element = self.element(row)
             if kind == Action.CLICK:
@@ -192,6 +196,8 @@ class Chromium:
         except WebDriverException as error:
             name = type(error).__name__
             self.errors[name] = self.errors.get(name, 0) + 1
+            return False
+        return True
 
     def read(self) -> PageState:
         """The page's values, flags, page, end, focus, submitted form data and boxes."""

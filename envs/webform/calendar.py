@@ -28,7 +28,7 @@ DAYS = 31
 #: Rows of a calendar: Prev, Next, the title, then the days.
 CALENDAR_ROWS = 3 + DAYS
 #: Where an open menu of suggestions lies: ``FormLevel.menu``'s entries, in order.
-MENU_FIELDS = ("item_height", "max_height", "width", "border")
+MENU_FIELDS = ("max_height", "width", "border")
 
 
 def month_index(year: int, month: int) -> int:

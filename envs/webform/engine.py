@@ -116,9 +116,9 @@ class FormLevel:
         number: int32 [N], a ``DAY`` row's day of the month (1-31); 0 for other rows.
         calendar: int32 [13], the datepicker's calendar (``calendar.CALENDAR_FIELDS``: its
             months and geometry); zeros without a datepicker.
-        menu: int32 [4], where an open autocomplete menu lies (``calendar.MENU_FIELDS``): it
-            spans the box's width ``width`` from its bottom edge, ``item_height`` per listed
-            suggestion up to ``max_height``, plus ``border`` above and below.
+        menu: int32 [3], where an open autocomplete menu lies (``calendar.MENU_FIELDS``): it
+            spans ``width`` from its box's bottom edge down by its listed suggestions' heights
+            (their boxes'), at most ``max_height``, plus ``border`` above and below.
     """
 
     kind: Array
@@ -340,8 +340,9 @@ def intercepted(state: FormState) -> Array:
     m = level.menu
     count = jnp.sum(state.listed)
     box = level.box[jnp.maximum(state.focus, 0)]
-    height = jnp.minimum(count * m[0], m[1]) + 2 * m[3]
-    menu_rect = jnp.stack([box[0], box[1] + box[3], m[2], height])
+    items = jnp.sum(jnp.where(state.listed, level.box[:, 3], 0))  # stacked, as listed
+    height = jnp.minimum(items, m[0]) + 2 * m[2]
+    menu_rect = jnp.stack([box[0], box[1] + box[3], m[1], height])
     in_menu = (count > 0) & _inside(boxes, menu_rect) & ~state.listed
     cal_rect = calendar.rect(level.calendar, jnp.maximum(state.month, 0))
     on_calendar = is_kind(level.kind, CALENDAR_KINDS) | state.listed

@@ -97,10 +97,10 @@ def layout(kind: Array, page: Array, owner: Array, jitter: Array) -> Array:
 def menu_geometry() -> Array:
     """int32 [4]: ``FormLevel.menu`` of a generated form (``calendar.MENU_FIELDS``).
 
-    Its suggestions are laid out under their box (``layout``), one ``CHOICE_HEIGHT`` each; the
-    menu covers just them, so it hides no other row.
+    Its suggestions are laid out under their box (``layout``); the menu covers just them, so it
+    hides no other row.
     """
-    return jnp.asarray([CHOICE_HEIGHT, 10_000, SUGGESTION_WIDTH, 0], jnp.int32)
+    return jnp.asarray([10_000, SUGGESTION_WIDTH, 0], jnp.int32)
 
 
 def calendar_geometry(box: Array, first: int, last: int) -> tuple[Array, Array]:

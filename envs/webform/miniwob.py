@@ -47,6 +47,7 @@ from typing import Any, ClassVar
 import gymnasium
 import numpy as np
 
+from curriculax.envs.webform import book_flight
 from curriculax.envs.webform.browser import CHROMEDRIVER, CHROMIUM, Chromium
 from curriculax.envs.webform.calendar import CALENDAR_FIELDS, MENU_FIELDS
 from curriculax.envs.webform.engine import BODY, TEXT_KINDS, Action, FormLevel, Kind
@@ -60,16 +61,25 @@ MIRRORED = {
     "curriculax/ClickOption-v0": "click-option",
     "curriculax/ClickCheckboxes-v0": "click-checkboxes",
     "curriculax/ChooseList-v0": "choose-list",
+    "curriculax/BookFlight-v0": book_flight.TASK,
 }
 #: Static options of the mirrored form for the import: choose-list's countries run to 33
-#: characters (the form has no text box, so it may hold them; spaces and actions are unchanged).
-FORM_OPTIONS = {"curriculax/ChooseList-v0": {"max_chars": 40}}
+#: characters, book-flight's airports to 52 (text widths: spaces and actions are unchanged).
+FORM_OPTIONS = {
+    "curriculax/ChooseList-v0": {"max_chars": 40},
+    "curriculax/BookFlight-v0": {"max_chars": 64},
+}
 #: The bridge ids (gymnasium, ``curriculax/registrations.py``): ``curriculax/MiniWoB-<Task>-v0``
 #: for each mirrored ``curriculax/<Task>-v0``.
 BRIDGE_IDS = {env_id.replace("curriculax/", "curriculax/MiniWoB-"): env_id for env_id in MIRRORED}
 # The field key MiniWoB++ gives a task's one value; it names the element the page leaves
 # without a caption.
 _TARGET = "target"
+
+
+#: A book-flight page whose menus exceed the form is redrawn: seed ``s`` tries
+#: ``s + REDRAW_SEED_STEP * k`` next, at most ``MAX_REDRAWS`` times.
+REDRAW_SEED_STEP, MAX_REDRAWS = 1_000_003, 20
 
 
 class MiniWoBUnavailable(ImportError):
@@ -108,8 +118,9 @@ class _Row:
     on: bool = False
     goal: str = ""
     goal_on: bool = False
-    selector: str = ""  # the element's CSS selector on the page ("": none)
+    selector: str = ""  # the element's CSS selector on the page ("": none), or a dynamic one
     option: int = -1  # an option's index in its select
+    number: int = 0  # a calendar day row's day
 
 
 @dataclass
@@ -223,7 +234,8 @@ def _scored(rows: list[_Row]) -> np.ndarray:
     Boxes, checkboxes, selects, and the heading of a radio group (a radio's owner).
     """
     radio_groups = {r.owner for r in rows if r.kind == Kind.RADIO}
-    kinds = (Kind.TEXT, Kind.PASSWORD, Kind.CHECKBOX, Kind.SELECT)
+    kinds = (Kind.TEXT, Kind.PASSWORD, Kind.CHECKBOX, Kind.SELECT, Kind.AUTOCOMPLETE,
+             Kind.DATEPICKER)  # fmt: skip
     return np.asarray(
         [
             r.kind in kinds or (r.kind == Kind.HEADING and i in radio_groups)
@@ -233,13 +245,27 @@ def _scored(rows: list[_Row]) -> np.ndarray:
     )
 
 
-def build_level(rows: list[_Row], slots: list[tuple[int, str]], n: int, k: int, c: int):
-    """A ``FormLevel`` (numpy) of ``n`` rows, ``k`` slots, ``c`` characters from imported rows."""
-    if len(rows) > n or len(slots) > k:
-        raise ValueError(f"the page has {len(rows)} rows and {len(slots)} values; the form "
-                         f"holds {n} and {k}")  # fmt: skip
-    pad = [_Row(Kind.PAD)] * (n - len(rows))
-    rows = rows + pad
+def build_level(
+    rows: list[_Row],
+    slots: list[tuple[int, str]],
+    n: int,
+    k: int,
+    c: int,
+    tail: list[_Row] = (),
+    calendar: np.ndarray | None = None,
+    menu: np.ndarray | None = None,
+):
+    """A ``FormLevel`` (numpy) of ``n`` rows, ``k`` slots, ``c`` characters from imported rows.
+
+    ``tail`` rows (a calendar's) come last, after the padding; ``calendar`` and ``menu`` are the
+    level's vectors (zeros: none).
+    """
+    tail = list(tail)
+    if len(rows) + len(tail) > n or len(slots) > k:
+        raise ValueError(f"the page has {len(rows) + len(tail)} rows and {len(slots)} values; "
+                         f"the form holds {n} and {k}")  # fmt: skip
+    pad = [_Row(Kind.PAD)] * (n - len(rows) - len(tail))
+    rows = rows + pad + tail
     level = FormLevel(
         kind=np.asarray([r.kind for r in rows], np.int32),
         text=np.stack([_chars(r.text, c, "the text") for r in rows]),
@@ -262,13 +288,61 @@ def build_level(rows: list[_Row], slots: list[tuple[int, str]], n: int, k: int, 
         slot_len=np.asarray([len(v) for _, v in slots] + [0] * (k - len(slots)), np.int32),
         slot_valid=np.arange(k) < len(slots),
         num_pages=np.int32(1),
-        number=np.zeros(n, np.int32),
-        calendar=np.zeros(len(CALENDAR_FIELDS), np.int32),  # no calendar
-        menu=np.zeros(len(MENU_FIELDS), np.int32),  # no menu
+        number=np.asarray([r.number for r in rows], np.int32),
+        calendar=np.zeros(len(CALENDAR_FIELDS), np.int32) if calendar is None else calendar,
+        menu=np.zeros(len(MENU_FIELDS), np.int32) if menu is None else menu,
     )
     selectors = [r.selector for r in rows]
     options = np.asarray([r.option for r in rows], np.int32)
     return level, selectors, options
+
+
+def _book_flight_rows(
+    fields: list[tuple[str, str]],
+    elements: list[dict[str, Any]],
+    entries: list[str],
+    form: Any,
+    driver: Any,
+) -> tuple[list[_Row], list[tuple[int, str]], list[_Row], np.ndarray]:
+    """book-flight's rows, slots, calendar rows and calendar vector (``book_flight``'s layout).
+
+    Raises:
+        book_flight.LevelTooLarge: more airports hold the named parts than a menu has rows.
+    """
+    values = dict(fields)
+    boxes = {str(e["id"]): _box(e) for e in elements if e.get("id")}
+    listed = book_flight.suggestions(entries, [values["from"], values["to"]])
+    if len(listed) > form.max_options:
+        raise book_flight.LevelTooLarge(
+            f"{len(listed)} airports hold {values['from']!r} or {values['to']!r}; the form's "
+            f"menus hold {form.max_options}"
+        )
+    heights = [round(h) for h in driver.execute_script(book_flight.MEASURE, listed)]
+    rows: list[_Row] = []
+    for name in ("from", "to"):
+        ident = book_flight.BOX_IDS[name]
+        x, y, w, h = boxes[ident]
+        owner = len(rows)
+        rows.append(_Row(Kind.AUTOCOMPLETE, "", string_word(name), box=(x, y, w, h),
+                         goal=values[name], selector=f"#{ident}"))  # fmt: skip
+        for j, entry in enumerate(listed):  # as the menu stacks them (long ones wrap)
+            box = (x + 1, y + h + 1 + sum(heights[:j]), w, heights[j])
+            rows.append(_Row(Kind.SUGGESTION, entry, string_word(entry), owner, box,
+                             goal_on=values[name] in entry,
+                             selector=f"menu|{ident}|{entry}"))  # fmt: skip
+    date_id = book_flight.BOX_IDS["date"]
+    rows.append(_Row(Kind.DATEPICKER, "", string_word("date"), box=boxes[date_id],
+                     goal=values["date"], selector=f"#{date_id}"))  # fmt: skip
+    rows.append(_Row(Kind.SUBMIT, "Search", 0, box=boxes[book_flight.SEARCH_ID],
+                     selector=f"#{book_flight.SEARCH_ID}"))  # fmt: skip
+    slots = [(string_word(name), values[name]) for name in book_flight.SLOT_FIELDS]
+    calendar = book_flight.calendar_vector(boxes[date_id])
+    tail = []
+    for kind, text, day, selector in book_flight.calendar_rows():
+        name = {Kind.CAL_PREV: "prev", Kind.CAL_NEXT: "next", Kind.CAL_TITLE: "title"}.get(kind)
+        box = book_flight.header_box(calendar, name) if name else (0, 0, 0, 0)
+        tail.append(_Row(kind, text, box=box, selector=selector, number=day))
+    return rows, slots, tail, calendar
 
 
 _OPTIONS = "return Array.from(document.querySelector('select').options, o => o.textContent);"
@@ -296,9 +370,17 @@ def from_miniwob(env: Any, obs: dict[str, Any], form: Any) -> Imported:
                          f"{sorted(MIRRORED.values())}")  # fmt: skip
     elements = list(obs["dom_elements"])
     driver = miniwob_env.instance.driver
+    fields = [(str(a), str(b)) for a, b in obs["fields"]]
+    if task == book_flight.TASK:
+        entries = driver.execute_script("return DOMESTIC_FLIGHTS;")
+        rows, slots, tail, calendar = _book_flight_rows(fields, elements, entries, form, driver)
+        level, selectors, opts = build_level(
+            rows, slots, form.rows, form.slots, form.max_chars, tail, calendar,
+            book_flight.menu_vector(),
+        )  # fmt: skip
+        return Imported(level, selectors, opts, fields)
     options = driver.execute_script(_OPTIONS) if task == "choose-list" else []
     query_box = tuple(round(x) for x in driver.execute_script(_QUERY_BOX))
-    fields = [(str(a), str(b)) for a, b in obs["fields"]]
     rows, slots = _rows(task, fields, elements, options, query_box)
     level, selectors, opts = build_level(rows, slots, form.rows, form.slots, form.max_chars)
     return Imported(level, selectors, opts, fields)
@@ -326,6 +408,13 @@ return out;
 """
 
 
+_INTO_VIEW = "arguments[0].scrollIntoView({block: 'nearest'});"
+_CARET_TO_END = "const e = arguments[0]; e.setSelectionRange(e.value.length, e.value.length);"
+# Lets the page's zero-delay timers run (jQuery UI's search, the calendar's placement): two
+# turns of the event loop.
+_SETTLE = "const done = arguments[0]; setTimeout(() => setTimeout(done, 0), 0);"
+
+
 class MiniWoBPage(Chromium):
     """MiniWoB++'s page, played as the browser check plays the mock's (``Chromium.act``).
 
@@ -344,38 +433,103 @@ class MiniWoBPage(Chromium):
         from selenium.common.exceptions import NoSuchElementException
         from selenium.webdriver.common.by import By
 
-        if not self.selectors[row]:
+        selector = self.selectors[row]
+        if not selector:
             raise NoSuchElementException(f"row {row} is padding")
-        element = self.driver.find_element(By.CSS_SELECTOR, self.selectors[row])
+        if book_flight.is_dynamic(selector):  # a menu item or a calendar row, while shown
+            element = self.driver.execute_script(book_flight.FIND, selector)
+            if element is None:
+                raise NoSuchElementException(f"row {row} ({selector}) is not shown")
+            return element
+        element = self.driver.find_element(By.CSS_SELECTOR, selector)
         if self.options[row] >= 0:
             element = self.driver.execute_script(
                 "return arguments[0].options[arguments[1]];", element, int(self.options[row])
             )
         return element
 
-    def act(self, kind: int, row: int, slot: int, level: Any) -> None:
-        """``Chromium.act``; a click on a text box then presses End.
+    def act(self, kind: int, row: int, slot: int, level: Any) -> bool:
+        """``Chromium.act``; a click that reached a text box then moves its caret to the end.
 
-        The mock's click leaves the caret after the box's text (its own pages' boxes are wider
-        than twice their longest text, so a click at the centre lands there); MiniWoB++'s
-        128-px boxes put a centre click inside a longer text, so the bridge moves the caret to
-        the end as the mock's action means (found by the 100-episode sweep: typing after such a
-        click inserted mid-text).
+        The mock's click leaves the caret after the box's text; MiniWoB++'s 128-px boxes put a
+        centre click inside a longer text, so the bridge moves the caret to the end as the mock's
+        action means (found by the 100-episode sweep: typing after such a click inserted
+        mid-text), by script: an End key would be a keydown, on which jQuery UI's autocomplete
+        searches again (it re-searches an unchanged text whose menu is closed). Not after a
+        click WebDriver refused (intercepted by a menu or the calendar). On book-flight the
+        page's own timers (jQuery UI's search, the calendar's placement) then run before the
+        page is read.
         """
         from selenium.common.exceptions import WebDriverException
-        from selenium.webdriver.common.keys import Keys
 
-        super().act(kind, row, slot, level)
-        if kind == Action.CLICK and int(np.asarray(level.kind)[row]) in TEXT_KINDS:
-            with contextlib.suppress(WebDriverException):  # a refused click: no caret
-                self.element(row).send_keys(Keys.END)
+        if kind == Action.CLICK and self.selectors[row].startswith("menu|"):
+            self._hover_menu_item(row)
+        landed = super().act(kind, row, slot, level)
+        if landed and kind == Action.CLICK and int(np.asarray(level.kind)[row]) in TEXT_KINDS:
+            with contextlib.suppress(WebDriverException):
+                self.driver.execute_script(_CARET_TO_END, self.element(row))
+        if any(book_flight.is_dynamic(s) for s in self.selectors):
+            self._park_pointer()
+            self.driver.execute_async_script(_SETTLE)
+        return landed
+
+    def _hover_menu_item(self, row: int) -> None:
+        """Scrolls a menu item into view and rests the pointer on it before it is clicked.
+
+        jQuery UI highlights the item under the pointer, which can shift the menu's layout by a
+        pixel or scroll it; a click aimed at the item's old centre then lands on its neighbour
+        and selects that (found by the parity sweep). Hovered first, the item is clicked where
+        it then is.
+        """
+        from selenium.common.exceptions import WebDriverException
+        from selenium.webdriver.common.action_chains import ActionChains
+
+        with contextlib.suppress(WebDriverException):
+            item = self.element(row)
+            self.driver.execute_script(_INTO_VIEW, item)
+            ActionChains(self.driver).move_to_element(item).perform()
+            self.driver.execute_async_script(_SETTLE)
+
+    def _park_pointer(self) -> None:
+        """Moves the mouse to the page's top-left corner (over the instruction).
+
+        jQuery UI's autocomplete ignores the first mouse focus of a menu that opened under a
+        resting pointer and replays it on the next mouse move: a menu opening where the last
+        click left the pointer would then select the item under that old spot instead of the
+        one clicked (found by the parity sweep). A pointer parked off the form never rests on a
+        menu.
+        """
+        from selenium.webdriver.common.actions.action_builder import ActionBuilder
+
+        actions = ActionBuilder(self.driver)
+        actions.pointer_action.move_to_location(1, 1)
+        actions.perform()
 
     def read_page(self) -> dict[str, Any]:
-        """Values, flags and focus by row, and MiniWoB++'s ``done`` and rewards."""
-        rows = [[i, s, int(self.options[i])] for i, s in enumerate(self.selectors) if s]
+        """Values, flags and focus by row, and MiniWoB++'s ``done`` and rewards.
+
+        On book-flight also ``listed`` (suggestion rows in an open menu), ``month`` (the month
+        the calendar shows, -1 closed) and ``book_flight`` (its raw ``READ``).
+        """
+        rows = [
+            [i, s, int(self.options[i])]
+            for i, s in enumerate(self.selectors)
+            if s and not book_flight.is_dynamic(s)
+        ]
         out = self.driver.execute_script(_READ, rows)
         out["values"] = {int(k): v for k, v in out["values"].items()}
         out["on"] = {int(k): bool(v) for k, v in out["on"].items()}
+        out["listed"], out["month"] = [], -1
+        menus = {s.split("|")[1] for s in self.selectors if s.startswith("menu|")}
+        if menus or any(s.startswith("cal|") for s in self.selectors):
+            page = self.driver.execute_script(book_flight.READ, sorted(menus))
+            shown = {(box, text) for box, texts in page["menus"].items() for text in texts}
+            out["listed"] = [
+                i
+                for i, s in enumerate(self.selectors)
+                if s.startswith("menu|") and tuple(s.split("|", 2)[1:]) in shown
+            ]
+            out["month"], out["book_flight"] = int(page["month"]), page
         return out
 
 
@@ -434,7 +588,6 @@ class MiniWoBBridge(gymnasium.Env):
 
     def _programs(self) -> None:
         import jax
-        import jax.numpy as jnp
 
         from curriculax.envs.webform import engine
 
@@ -443,7 +596,7 @@ class MiniWoBBridge(gymnasium.Env):
         def start(level):
             return form.init_state(jax.random.key(0), level, params)
 
-        def observe(state, value, value_len, on, focus, ended, raw):
+        def observe(state, value, value_len, on, focus, ended, raw, listed, month):
             level = state.level
             state = state.replace(
                 value=value,
@@ -453,8 +606,9 @@ class MiniWoBBridge(gymnasium.Env):
                 ended=ended,
                 raw_reward=raw,
                 value_is=engine.value_matches(level, value),
-                listed=jnp.zeros_like(state.listed),  # no mirrored page has a menu
+                listed=listed,
                 text_ok=engine.goal_text_matches(level, value, value_len),
+                month=month,
             )
             return state, form.observe(state, params)
 
@@ -465,11 +619,24 @@ class MiniWoBBridge(gymnasium.Env):
     ) -> tuple[np.ndarray, dict[str, Any]]:
         """Starts a MiniWoB++ episode; returns the mock's observation of it."""
         super().reset(seed=seed)
-        obs, _ = self._env.reset(seed=seed)
+        redrawn = 0
+        while True:
+            page_seed = None if seed is None else seed + REDRAW_SEED_STEP * redrawn
+            obs, _ = self._env.reset(seed=page_seed)
+            try:
+                self.imported = from_miniwob(self._env, obs, self.form)
+                break
+            except book_flight.LevelTooLarge:
+                redrawn += 1
+                if redrawn > MAX_REDRAWS:
+                    raise
+        driver = self._env.instance.driver
         # MiniWoB++ reuses the page: a later episode starts with the previous one's focus (its
-        # first starts on the body, as the mock's do); blur it so every episode starts alike.
-        self._env.instance.driver.execute_script("document.activeElement.blur();")
-        self.imported = from_miniwob(self._env, obs, self.form)
+        # first starts on the body), menus and calendar; close and blur them so every episode
+        # starts alike.
+        if self.task == book_flight.TASK:
+            driver.execute_script(book_flight.TIDY)
+        driver.execute_script("document.activeElement.blur();")
         level = self.imported.level
         self._page = MiniWoBPage(
             self._env.instance.driver, self.imported.selectors, self.imported.options
@@ -477,7 +644,8 @@ class MiniWoBBridge(gymnasium.Env):
         self.state = self._start(level)
         self._steps = 0
         observation, _ = self._read(0, 0.0)
-        return observation, {"utterance": obs["utterance"], "fields": self.imported.fields}
+        info = {"utterance": obs["utterance"], "fields": self.imported.fields, "redrawn": redrawn}
+        return observation, info
 
     def _read(self, ended: int, raw: float) -> tuple[np.ndarray, dict[str, Any]]:
         """The page's state as a ``FormState`` (kept in ``state``), and its observation."""
@@ -492,9 +660,12 @@ class MiniWoBBridge(gymnasium.Env):
         for row, flag in out["on"].items():
             on[row] = flag
         focus = int(out["focus"]) if out["focus"] >= 0 else BODY
+        listed = np.zeros(n, bool)
+        listed[out["listed"]] = True
         self.state, observation = self._observe(
-            self.state, value, value_len, on, np.int32(focus), np.int32(ended), np.float32(raw)
-        )
+            self.state, value, value_len, on, np.int32(focus), np.int32(ended), np.float32(raw),
+            listed, np.int32(out["month"]),
+        )  # fmt: skip
         return np.asarray(observation), out
 
     def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
@@ -510,6 +681,16 @@ class MiniWoBBridge(gymnasium.Env):
         )
         self._page.act(kind, row, slot, self.imported.level)
         self._steps += 1
+        if self.task == book_flight.TASK:  # the form part ends at a Search that lists flights
+            outcome = book_flight.search_outcome(
+                dict(self.imported.fields), self._page.read_page()["book_flight"]
+            )
+            if outcome is not None:
+                self._page.driver.execute_script(
+                    "if (!WOB_DONE_GLOBAL) core.endEpisode(arguments[0], arguments[0] > 0, "
+                    "'search');",
+                    outcome,
+                )
         meta = self._page.driver.execute_script(
             "return [WOB_DONE_GLOBAL, WOB_RAW_REWARD_GLOBAL, WOB_REWARD_GLOBAL, WOB_REWARD_REASON];"
         )
