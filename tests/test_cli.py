@@ -33,6 +33,7 @@ def test_list_miniwob_prints_the_bridges_and_what_each_mirrors(capsys):
             "ClickOption",
             "ClickCheckboxes",
             "ChooseList",
+            "BookFlight",
         )
     }
 
