@@ -338,12 +338,11 @@ def intercepted(state: FormState) -> Array:
     level = state.level
     boxes = row_boxes(state)
     m = level.menu
-    count = jnp.sum(state.listed)
     box = level.box[jnp.maximum(state.focus, 0)]
     items = jnp.sum(jnp.where(state.listed, level.box[:, 3], 0))  # stacked, as listed
     height = jnp.minimum(items, m[0]) + 2 * m[2]
     menu_rect = jnp.stack([box[0], box[1] + box[3], m[1], height])
-    in_menu = (count > 0) & _inside(boxes, menu_rect) & ~state.listed
+    in_menu = jnp.any(state.listed) & _inside(boxes, menu_rect) & ~state.listed
     cal_rect = calendar.rect(level.calendar, jnp.maximum(state.month, 0))
     on_calendar = is_kind(level.kind, CALENDAR_KINDS) | state.listed
     in_calendar = (state.month >= 0) & _inside(boxes, cal_rect) & ~on_calendar
