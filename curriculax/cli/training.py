@@ -64,8 +64,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--env-option", action="append", default=[], metavar="KEY=VALUE")
     train.add_argument(
         "--curriculum",
-        choices=sorted(_teacher_names()),
-        help="an automatic curriculum (default: the env's own level distribution)",
+        choices=[*sorted(_teacher_names()), "none"],
+        help="an automatic curriculum (default: the recipe's, if it names one, else none: the "
+        "env's own level distribution)",
     )
     train.add_argument(
         "--curriculum-option",
@@ -258,12 +259,34 @@ def curriculum_options_from_args(name: str | None, pairs: list[str]) -> dict[str
     if not texts:
         return {}
     if name is None:
-        raise ValueError("--curriculum-option needs --curriculum")
+        raise ValueError(
+            "--curriculum-option needs --curriculum (neither the flag nor the env's recipe "
+            "names one)"
+        )
     types = teacher_options(name)
     unknown = sorted(set(texts) - set(types))
     if unknown:
         raise ValueError(f"curriculum {name!r} has no options {unknown}; it takes {sorted(types)}")
     return {k: parse(raw, types[k], f"--curriculum-option {k}") for k, raw in texts.items()}
+
+
+def setup_from_args(args: argparse.Namespace) -> tuple[dict[str, Any], str | None, dict]:
+    """``(env_kwargs, curriculum, curriculum_options)``: the recipe's, then the flags.
+
+    ``--env-option`` values override the recipe's env options key by key. ``--curriculum``
+    replaces the recipe's curriculum (``none``: train without one) and drops its options unless
+    it names the same teacher; ``--curriculum-option`` values then override key by key.
+    """
+    from curriculax.recipes import recipe_setup
+
+    setup = recipe_setup(args.env_id)
+    env_kwargs = {**setup.env_options, **env_options_from_args(args.env_id, args.env_option)}
+    if args.curriculum is None or args.curriculum == setup.curriculum:
+        curriculum, options = setup.curriculum, dict(setup.curriculum_options)
+    else:
+        curriculum, options = (None if args.curriculum == "none" else args.curriculum), {}
+    options.update(curriculum_options_from_args(curriculum, args.curriculum_option))
+    return env_kwargs, curriculum, options
 
 
 def _agent_params(runner: Any, agent: int) -> Any:
@@ -329,15 +352,16 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     if args.out.exists() and not args.out.is_dir():
         raise ValueError(f"--out {args.out} is a file; train writes a run folder there")
+    env_kwargs, curriculum, curriculum_options = setup_from_args(args)
     spec = RunSpec(
         env_id=args.env_id,
         config=config_from_args(args),
         seed=args.seed,
         num_seeds=args.seeds,
-        env_kwargs=env_options_from_args(args.env_id, args.env_option),
+        env_kwargs=env_kwargs,
         chunk_updates=args.chunk,
-        curriculum=args.curriculum,
-        curriculum_options=curriculum_options_from_args(args.curriculum, args.curriculum_option),
+        curriculum=curriculum,
+        curriculum_options=curriculum_options,
     )
     runner, trainer = run_training(
         spec,
@@ -428,7 +452,7 @@ def _evaluate_run(runner: Any, trainer: Any, seed: int, levels: int, episodes: i
 def _cmd_recipes(args: argparse.Namespace) -> int:
     import curriculax
     from curriculax.agents.ppo import PPOConfig
-    from curriculax.recipes import recipe
+    from curriculax.recipes import recipe, recipe_setup
 
     defaults = PPOConfig().to_dict()
     for env_id in args.env_ids or curriculax.registered_ids():
@@ -436,6 +460,12 @@ def _cmd_recipes(args: argparse.Namespace) -> int:
         PPOConfig.from_dict(fields)  # a recipe that is not a valid config fails here
         shown = {k: v for k, v in fields.items() if v != defaults[k]}
         text = ", ".join(f"{k}={v}" for k, v in shown.items()) or "PPOConfig's defaults"
+        setup = recipe_setup(env_id)
+        if setup.curriculum is not None:
+            options = "".join(f", {k}={v}" for k, v in setup.curriculum_options.items())
+            text += f"; curriculum {setup.curriculum}{options}"
+        if setup.env_options:
+            text += "; env options " + ", ".join(f"{k}={v}" for k, v in setup.env_options.items())
         print(f"{curriculax.registry.spec(env_id).id}: {text}")
     return 0
 
