@@ -166,6 +166,9 @@ class FormState(EnvState):
         text_ok: bool [N], ``goal_text_matches`` of ``value`` (updated likewise).
         month: int32 [], the month the datepicker's calendar shows (``calendar.month_index``),
             -1 while it is closed.
+        start_progress: float32 [], ``progress`` of the episode's first state: the shaping
+            potential is measured from it, so that a form that starts partly done (``prefill``)
+            does not pay its head start back at the end.
     """
 
     level: FormLevel
@@ -181,6 +184,7 @@ class FormState(EnvState):
     listed: Array
     text_ok: Array
     month: Array
+    start_progress: Array
 
 
 class Action(enum.IntEnum):

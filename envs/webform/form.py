@@ -98,7 +98,9 @@ class FormParams(EnvParams):
             (enter-password).
         partial: bool [], raw reward is the mean of +-1 per scored element (click-checkboxes).
         shaping: float32 [], weight of the potential-based shaping term in [0, 1] (0: none;
-            with it a step's reward stays within ``reward_range``).
+            with it a step's reward stays within ``reward_range``). The potential is the share
+            of scored rows right less that share at the start, so with ``gamma`` 1 an episode's
+            shaping sums to 0 and its return is the unshaped one.
         gamma: float32 [], discount of the shaping term: the learner's discount, for shaping
             that leaves the best policy unchanged (Ng et al. 1999); not a task dimension, so
             not in ``param_bounds()`` and never moved by a teacher.
@@ -380,7 +382,7 @@ class Form(Env[FormLevel, FormState, FormParams]):
 
     def init_state(self, key: PRNGKey, level: FormLevel, params: FormParams) -> FormState:
         """The form as generated, on its first page, with the focus on the body."""
-        return FormState(
+        state = FormState(
             time=jnp.int32(0),
             level=level,
             value=level.value,
@@ -395,14 +397,18 @@ class Form(Env[FormLevel, FormState, FormParams]):
             listed=jnp.zeros(level.kind.shape, bool),  # menus start closed
             text_ok=engine.goal_text_matches(level, level.value, level.value_len),
             month=jnp.int32(-1),  # and so does the calendar
+            start_progress=jnp.float32(0.0),
         )
+        return state.replace(start_progress=engine.progress(state))
 
     def transition(
         self, key: PRNGKey, state: FormState, action: Array, params: FormParams
     ) -> tuple[FormState, Array, Array]:
         """Applies the action; scores a Submit, ends on a distractor or at the step budget."""
         p = self._clipped(params)
-        before = engine.progress(state)
+        # The potential is progress since the start: with γ = 1 a whole episode's shaping sums
+        # to 0, so returns (and the success and curriculum signals read from them) stay raw.
+        before = engine.progress(state) - state.start_progress
         new = engine.apply_action(state, action, self.rows, self.slots)
         timeout = (new.ended == 0) & (new.time >= p.max_steps)
         ended = jnp.where(timeout, 3, new.ended)
@@ -413,7 +419,7 @@ class Form(Env[FormLevel, FormState, FormParams]):
         ).astype(jnp.float32)
         scale = 1.0 - new.time.astype(jnp.float32) / p.max_steps.astype(jnp.float32)
         reward = jnp.where(raw > 0, raw * jnp.maximum(scale, 0.0), raw)
-        after = jnp.where(ended > 0, 0.0, engine.progress(new))
+        after = jnp.where(ended > 0, 0.0, engine.progress(new) - state.start_progress)
         reward = reward + p.shaping * (p.gamma * after - before)
         new = new.replace(ended=ended, raw_reward=raw)
         return new, reward, ended > 0

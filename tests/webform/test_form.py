@@ -527,6 +527,35 @@ def test_shaping_is_a_potential_difference():
     assert reward == pytest.approx(-1.0 / scored)
 
 
+@pytest.mark.parametrize("prefill", [0.0, 0.5, 1.0])
+def test_an_undiscounted_shaped_episode_returns_the_unshaped_return(prefill):
+    # The potential is progress since the start, so a form that starts partly done does not pay
+    # its head start back at the end: success, read from returns, and curricula see raw returns.
+    shaped = ENV.make_params(
+        num_widgets=4, num_instructed=4, prefill=prefill, shaping=1.0, gamma=1.0, max_steps=12
+    )
+    plain = shaped.replace(shaping=jnp.float32(0.0))
+    _, step = _programs(ENV)
+    mask = jax.jit(ENV.action_mask)
+    rng = np.random.default_rng(int(prefill * 10))
+    for episode in range(6):
+        state = _start(ENV, shaped, episode)
+        if prefill == 1.0:
+            assert float(engine.progress(state)) > 0.0  # a head start the shaping must not repay
+        shaped_return = plain_return = 0.0
+        done = False
+        while not done:
+            action = jnp.int32(rng.choice(np.flatnonzero(np.asarray(mask(state, shaped)))))
+            _, _, plain_reward, *_ = step(jax.random.key(0), state, action, plain)
+            _, state, reward, terminated, truncated, _ = step(
+                jax.random.key(0), state, action, shaped
+            )
+            shaped_return += float(reward)
+            plain_return += float(plain_reward)
+            done = bool(terminated | truncated)
+        assert shaped_return == pytest.approx(plain_return, abs=1e-5)
+
+
 def test_prefill_starts_instructed_widgets_done():
     params = ENV.make_params(num_widgets=4, num_instructed=4, prefill=1.0)
     state = _start(ENV, params)
