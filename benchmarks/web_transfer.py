@@ -28,16 +28,10 @@ from machine_info import describe_machine
 
 from curriculax.agents.page_evaluation import evaluate_pages
 from curriculax.agents.runner import load_run
+from curriculax.envs.webform.miniwob import BRIDGE_IDS
 
-TASKS = (
-    "EnterText",
-    "EnterPassword",
-    "LoginUser",
-    "ClickOption",
-    "ClickCheckboxes",
-    "ChooseList",
-    "BookFlight",
-)
+#: The mirrored tasks, from the bridges' own table (``curriculax/<Task>-v0`` -> ``<Task>``).
+TASKS = tuple(env_id.split("/")[1].removesuffix("-v0") for env_id in BRIDGE_IDS.values())
 
 
 def train(task: str, seeds: int, folder: Path) -> tuple[list[float], float]:
@@ -104,7 +98,9 @@ def main() -> int:
         }
         rows.append(row)
         print(
-            f"| {task} | {row['seeds']} | {steps:,} | {seconds:.0f} | "
+            f"| {task} | {row['seeds']} | {steps:,} | "
+            + ("reused" if seconds != seconds else f"{seconds:.0f}")  # NaN: an earlier run's
+            + " | "
             + ", ".join(f"{s:.2f}" for s in fresh)
             + " | **"
             + ", ".join(f"{s:.3f}" for s in row["pages"])
