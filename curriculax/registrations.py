@@ -110,8 +110,8 @@ register("FormSequence-v0", _FORM, widgets=("radio", "text", "checkbox"), max_wi
 # Up to 8 entries per menu: the real page's menus for the instructed city and code fit in 8 on
 # ~98 % of its episodes (docs/environments.md).
 register("BookFlight-v0", _FORM, widgets=("autocomplete", "autocomplete", "datepicker"),
-         max_widgets=3, max_options=8, max_pages=1, max_distractors=0, num_pages=1,
-         max_steps=16)  # fmt: skip
+         page="book-flight", max_widgets=3, max_options=8, max_pages=1, max_distractors=0,
+         max_chars=36, num_pages=1, max_steps=16)  # fmt: skip
 register("Form-v0", _FORM)
 
 #: The entry point of the bridges to MiniWoB++'s own pages (``curriculax list --miniwob``).

@@ -41,6 +41,15 @@ BOX_IDS = {"from": "flight-from", "to": "flight-to", "date": "datepicker"}
 SEARCH_ID = "search"
 #: The calendar's months: October to December 2016 (the page's minDate and maxDate).
 FIRST, LAST = month_index(2016, 10), month_index(2016, 12)
+#: The page's From, To and date boxes and Search (x, y, width, height in pixels, measured in
+#: Chromium; the same on every episode: tests/webform/test_miniwob.py checks an imported one).
+PAGE_BOXES = {
+    "from": (4, 82, 126, 21), "to": (4, 107, 126, 21), "date": (12, 162, 106, 16),
+    "search": (4, 185, 126, 19),
+}  # fmt: skip
+#: A menu item's height is ``ITEM_PAD + ITEM_LINE * lines``: the page wraps a long airport in its
+#: 126-px menu (measured: one line for 14-24 characters, two for 19-39, three for 32-52).
+ITEM_PAD, ITEM_LINE = 6, 11
 #: jQuery UI's menu on the page (``calendar.MENU_FIELDS``).
 MENU = {"max_height": 80, "width": 128, "border": 1}
 #: The calendar's geometry, relative to the date box's top-left corner (measured in Chromium).

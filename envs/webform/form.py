@@ -31,6 +31,8 @@ from curriculax.envs.webform import engine
 from curriculax.envs.webform.calendar import CALENDAR_ROWS
 from curriculax.envs.webform.engine import BODY, FormLevel, FormState, Kind
 from curriculax.envs.webform.generator import (
+    AIRPORT_CHARS,
+    BOOK_FLIGHT,
     DATE_CHARS,
     DRAWN_WIDGETS,
     SUGGESTION_CHARS,
@@ -139,6 +141,11 @@ class Form(Env[FormLevel, FormState, FormParams]):
         max_chars: characters a text box holds (its ``maxlength``), at least a value's length.
         widgets: fixed widget kinds (names from ``WIDGETS``) in page order, or ``None`` to draw
             them from ``kind_weights``.
+        page: ``None``, the generator's own stacked layout and two-word suggestions; or
+            ``"book-flight"``, MiniWoB++'s book-flight page: its geometry (the boxes where the
+            page has them, menus that float over the rows below, the calendar above the date
+            box) and airport entries (``City, ST (ABC)``) that both menus list, named by city or
+            by code (needs ``widgets=("autocomplete", "autocomplete", "datepicker")``).
 
     Raises:
         ValueError: for limits that cannot hold a form or its text.
@@ -156,6 +163,7 @@ class Form(Env[FormLevel, FormState, FormParams]):
         max_distractors: int = 2,
         max_chars: int = 24,
         widgets: tuple[str, ...] | None = None,
+        page: str | None = None,
     ) -> None:
         for name, value, low in (
             ("max_widgets", max_widgets, 1),
@@ -191,6 +199,13 @@ class Form(Env[FormLevel, FormState, FormParams]):
         dated = widgets is None or bool({"date", "autocomplete", "datepicker"} & set(widgets))
         if dated:
             longest = max(longest, DATE_CHARS, SUGGESTION_CHARS)
+        if page is not None:
+            pages = {BOOK_FLIGHT: ("autocomplete", "autocomplete", "datepicker")}
+            if page not in pages:
+                raise ValueError(f"Form page must be None or one of {sorted(pages)}, got {page!r}")
+            if widgets != pages[page]:
+                raise ValueError(f"Form page={page!r} needs widgets={pages[page]}, got {widgets}")
+            longest = max(longest, AIRPORT_CHARS)
         # The caret rule bounds what a text box holds; a form without boxes (choices only) may
         # carry longer option texts (MiniWoB++'s choose-list countries, imported).
         boxed = widgets is None or bool(set(BOX_WIDGETS) & set(widgets))
@@ -199,13 +214,14 @@ class Form(Env[FormLevel, FormState, FormParams]):
             raise ValueError(
                 f"Form max_chars must hold a value of max_words={max_words} words"
                 + (", a date and a two-word suggestion" if dated else "")
+                + (f", a {page} airport" if page else "")
                 + f" ({longest} characters) and be at most {most}"
                 + (" (a form with text boxes)" if boxed else "")
                 + f", got {max_chars}"
             )
         self.max_widgets, self.max_options, self.max_words = max_widgets, max_options, max_words
         self.max_pages, self.max_distractors, self.max_chars = max_pages, max_distractors, max_chars
-        self.widgets = widgets
+        self.widgets, self.page = widgets, page
 
     # ----------------------------------------------------------------- sizes
 

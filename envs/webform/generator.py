@@ -16,8 +16,24 @@ import numpy as np
 from curriculax.envs.webform import calendar, engine
 from curriculax.envs.webform.calendar import CALENDAR_ROWS, DAYS
 from curriculax.envs.webform.engine import FormLevel, Kind
-from curriculax.envs.webform.layout import MAX_JITTER, calendar_geometry, layout, menu_geometry
-from curriculax.envs.webform.text import WORD_LETTERS, date_chars, encode, words_to_chars
+from curriculax.envs.webform.layout import (
+    MAX_JITTER,
+    book_flight_calendar,
+    book_flight_layout,
+    book_flight_menu,
+    calendar_geometry,
+    layout,
+    menu_geometry,
+)
+from curriculax.envs.webform.text import (
+    SPACE,
+    UPPER_A,
+    WORD_LETTERS,
+    date_chars,
+    encode,
+    word_chars,
+    words_to_chars,
+)
 from curriculax.types import Array, PRNGKey
 
 if TYPE_CHECKING:
@@ -36,6 +52,10 @@ PICKER_FIRST, PICKER_LAST = calendar.month_index(2016, 10), calendar.month_index
 DATE_CHARS, SUGGESTION_CHARS = 10, 2 * WORD_LETTERS + 1
 #: Captions of Next and Submit (their rows' ``text``).
 NEXT_CAPTION, SUBMIT_CAPTION = "next", "submit"
+#: ``Form(page=...)``: MiniWoB++'s book-flight page (its geometry and airport entries).
+BOOK_FLIGHT = "book-flight"
+#: Characters of the longest generated airport (three city words, a suffix, state and code).
+AIRPORT_CHARS = (3 * WORD_LETTERS + 2) + 2 + 2 + 3 + WORD_LETTERS + 2 + 3 + 1
 
 
 def generate(key: PRNGKey, params: FormParams, form: Form) -> FormLevel:
@@ -56,7 +76,10 @@ def generate(key: PRNGKey, params: FormParams, form: Form) -> FormLevel:
     W, M, C = form.max_widgets, form.max_options, form.max_chars
     B, P, D = 1 + M, form.max_pages, form.max_distractors
     N = form.rows - form.calendar_rows
-    draw = _Uniforms(key, W, M, form.max_words, form.distinct_words, D, form.calendar_rows > 0)
+    airports = form.page == BOOK_FLIGHT
+    draw = _Uniforms(
+        key, W, M, form.max_words, form.distinct_words, D, form.calendar_rows > 0, airports
+    )
     num_widgets = p.num_widgets if form.widgets is None else jnp.int32(len(form.widgets))
     w_idx = jnp.arange(W)
     w_valid = w_idx < num_widgets
@@ -107,6 +130,16 @@ def generate(key: PRNGKey, params: FormParams, form: Form) -> FormLevel:
     )(option_first, second)
     option_chars = jnp.where(auto[:, None, None], suggestion_chars, option_chars)
     option_len = jnp.where(auto[:, None], suggestion_len, option_len)
+    if airports:  # book-flight: one list of airports that every box's menu draws from
+        first_auto = jnp.argmax(auto)
+        shared = jnp.maximum(n_opt[first_auto], 2)
+        n_opt = jnp.where(auto, shared, n_opt)
+        o_valid = listed[:, None] & (jnp.arange(M)[None, :] < n_opt[:, None]) & w_valid[:, None]
+        pool, pool_len, city_len = _airports(draw, option_first[first_auto], p.vocab_size, C)
+        option_chars = jnp.where(auto[:, None, None], pool[None], option_chars)
+        option_len = jnp.where(auto[:, None], pool_len[None], option_len)
+        option_first = jnp.where(auto[:, None], option_first[first_auto][None], option_first)
+        by_code = draw(W) < 0.5  # the instruction names the airport by its code, else its city
 
     # Instructed widgets and their goal.
     order = jnp.argsort(jnp.where(w_valid, draw(W), 2.0))
@@ -114,6 +147,10 @@ def generate(key: PRNGKey, params: FormParams, form: Form) -> FormLevel:
     instructed = w_valid & (rank < jnp.minimum(p.num_instructed, num_widgets))
     ticks = (draw(W, M) < 0.5) & o_valid
     pick = _ints(draw(W), 0, n_opt)
+    if airports:  # the boxes' airports differ: a later box skips the first box's pick
+        first_pick = pick[first_auto]
+        other = (first_pick + 1 + _ints(draw(W), 0, n_opt - 1)) % jnp.maximum(n_opt, 1)
+        pick = jnp.where(auto & (w_idx != first_auto), other, pick)
     goal_on = jnp.where(
         (w_kind == _W_CHECKBOX)[:, None], ticks, jnp.arange(M)[None, :] == pick[:, None]
     )
@@ -143,8 +180,17 @@ def generate(key: PRNGKey, params: FormParams, form: Form) -> FormLevel:
     chosen = jnp.sum(jnp.where(goal_on, jnp.arange(M)[None, :], 0), axis=1)
     # ... an autocomplete's slot: the first word of its suggestion (the "airport code").
     code = jnp.where(jnp.arange(C) < WORD_LETTERS, picked_chars, 0)
+    code_len = jnp.full(W, WORD_LETTERS, jnp.int32)
+    if airports:  # "City, ST" (what precedes " (ABC)") or the code "ABC"
+        picked_len = option_len[w_idx, pick]
+        at = jnp.clip(picked_len[:, None] - 4 + jnp.arange(C)[None, :], 0, C - 1)
+        airport_code = jnp.where(jnp.arange(C) < 3, jnp.take_along_axis(picked_chars, at, 1), 0)
+        named_len = city_len[pick]
+        city = jnp.where(jnp.arange(C)[None, :] < named_len[:, None], picked_chars, 0)
+        code = jnp.where(by_code[:, None], airport_code, city)
+        code_len = jnp.where(by_code, 3, named_len)
     typed_chars = jnp.where(auto[:, None], code, value_chars)
-    typed_len = jnp.where(auto, WORD_LETTERS, value_len)
+    typed_len = jnp.where(auto, code_len, value_len)
     slot_chars = jnp.where(
         (w_kind == _W_CHECKBOX)[:, None, None],
         option_chars,
@@ -261,7 +307,10 @@ def generate(key: PRNGKey, params: FormParams, form: Form) -> FormLevel:
     scored = engine.is_kind(kind, (*engine.VALUE_KINDS, Kind.CHECKBOX, Kind.SELECT)) | (
         (kind == Kind.HEADING) & radio_heading
     )
-    box = layout(kind, page, owner, widget_jitter)
+    if airports:
+        box = book_flight_layout(kind, owner, jnp.sum(text > 0, axis=1))
+    else:
+        box = layout(kind, page, owner, widget_jitter)
     level = FormLevel(
         kind=kind,
         text=text,
@@ -283,18 +332,22 @@ def generate(key: PRNGKey, params: FormParams, form: Form) -> FormLevel:
         num_pages=num_pages.astype(jnp.int32),
         number=jnp.zeros(N, jnp.int32),
         calendar=jnp.zeros(len(calendar.CALENDAR_FIELDS), jnp.int32),
-        menu=menu_geometry(),
+        menu=book_flight_menu() if airports else menu_geometry(),
     )
-    return _with_calendar(level, C) if form.calendar_rows else level
+    return _with_calendar(level, C, airports) if form.calendar_rows else level
 
 
-def _with_calendar(level: FormLevel, width: int) -> FormLevel:
+def _with_calendar(level: FormLevel, width: int, book_flight: bool) -> FormLevel:
     """``level`` with its datepicker's calendar rows appended (Prev, Next, title, 31 days).
 
-    The calendar opens under its datepicker (``layout.calendar_geometry``) on the rows below.
+    The calendar opens under its datepicker (``layout.calendar_geometry``) on the rows below;
+    on ``book_flight``'s page above it (``layout.book_flight_calendar``).
     """
     picker = jnp.argmax(level.kind == Kind.DATEPICKER)
-    geometry, fixed_boxes = calendar_geometry(level.box[picker], PICKER_FIRST, PICKER_LAST)
+    if book_flight:
+        geometry, fixed_boxes = book_flight_calendar()
+    else:
+        geometry, fixed_boxes = calendar_geometry(level.box[picker], PICKER_FIRST, PICKER_LAST)
     kind = jnp.asarray(
         [Kind.CAL_PREV, Kind.CAL_NEXT, Kind.CAL_TITLE] + [Kind.DAY] * DAYS, jnp.int32
     )
@@ -334,11 +387,20 @@ class _Uniforms:
     """
 
     def __init__(
-        self, key: PRNGKey, w: int, o: int, words: int, distinct: int, d: int, picker: bool
+        self,
+        key: PRNGKey,
+        w: int,
+        o: int,
+        words: int,
+        distinct: int,
+        d: int,
+        picker: bool,
+        airports: bool,
     ) -> None:
-        # A datepicker's date takes uniforms only its forms reserve: forms without one draw
-        # exactly what they did before it existed.
+        # A datepicker's date and book-flight's airports take uniforms only their forms reserve:
+        # other forms draw exactly what they did before these existed.
         total = w * (9 + 3 * o + o * words + words) + 2 * distinct + 2 * d + 1 + 2 * w * picker
+        total += (AIRPORT_UNIFORMS * o + 1 + 2 * w) * airports
         self._u = jax.random.uniform(key, (total,))
         self._at = 0
 
@@ -349,6 +411,83 @@ class _Uniforms:
         out = self._u[self._at : self._at + size].reshape(shape)
         self._at += size
         return out
+
+
+#: Uniforms per generated airport (``_airports``).
+AIRPORT_UNIFORMS = 9
+_COMMA, _DASH, _OPEN, _CLOSE = (encode(c)[0] for c in ",-()")
+
+
+def _airports(
+    draw: _Uniforms, first_words: Array, vocab: Array, width: int
+) -> tuple[Array, Array, Array]:
+    """book-flight-like airports: ``City Words, ST (ABC)`` or ``City, ST - Suffix (ABC)``.
+
+    One to three capitalised city words (the first distinct per airport: ``first_words``), a
+    two-letter state, maybe a suffix word (MiniWoB++'s ``- Van service``), and a code of three
+    capitals, distinct per airport. Lengths span 15 to ``AIRPORT_CHARS`` characters (the page's:
+    14-52), so instructions name cities of 9 to 29 characters or a 3-letter code.
+
+    Args:
+        draw: the form's uniforms.
+        first_words: int32 [M], distinct word ids.
+        vocab: the vocabulary size.
+        width: characters per text (C).
+
+    Returns:
+        ``(chars int32 [M, C], length int32 [M], city length int32 [M])``; the city part is the
+        text before `` (ABC)``.
+    """
+    m = first_words.shape[0]
+    words = _ints(draw(m, 4), 1, vocab + 1).at[:, 0].set(first_words)  # 3 city words, a suffix
+    letters = word_chars(words)  # [M, 4, 5]
+    letters = letters.at[..., 0].add(UPPER_A - 1)  # capitalised
+    city_words = _ints(draw(m), 1, 4)
+    suffix = draw(m) < 0.5
+    state = UPPER_A + _ints(draw(m, 2), 0, 26)
+    stride = 26**3 // m
+    number = (_ints(draw(1), 0, 26**3) + jnp.arange(m) * stride + _ints(draw(m), 0, stride)) % (
+        26**3
+    )
+    code = UPPER_A + jnp.stack([number // 676, number // 26 % 26, number % 26], axis=-1)
+
+    def piece(chars: list[int] | Array, length: Array) -> tuple[Array, Array]:
+        chars = jnp.asarray(chars, jnp.int32)
+        chars = jnp.broadcast_to(chars, (m, chars.shape[-1]))
+        padded = jnp.zeros((m, WORD_LETTERS), jnp.int32).at[:, : chars.shape[1]].set(chars)
+        return padded, jnp.broadcast_to(jnp.asarray(length, jnp.int32), (m,))
+
+    space = [SPACE]
+    pieces = [
+        piece(letters[:, 0], 5),
+        piece(space, city_words >= 2),
+        piece(letters[:, 1], 5 * (city_words >= 2)),
+        piece(space, city_words >= 3),
+        piece(letters[:, 2], 5 * (city_words >= 3)),
+        piece([_COMMA, SPACE], 2),
+        piece(state, 2),
+        piece([SPACE, _DASH, SPACE], 3 * suffix),
+        piece(letters[:, 3], 5 * suffix),
+        piece([SPACE, _OPEN], 2),
+        piece(code, 3),
+        piece([_CLOSE], 1),
+    ]
+    chars = jnp.stack([c for c, _ in pieces], axis=1)  # [M, P, 5]
+    lengths = jnp.stack([n for _, n in pieces], axis=1)  # [M, P]
+    text, length = jax.vmap(lambda c, n: _join(c, n, width))(chars, lengths)
+    city_len = jnp.sum(lengths[:, :9], axis=1)
+    return text, length, city_len
+
+
+def _join(pieces: Array, lengths: Array, width: int) -> tuple[Array, Array]:
+    """Concatenates ``lengths[p]`` characters of each of ``pieces`` [P, L] into [width]."""
+    ends = jnp.cumsum(lengths)
+    starts = ends - lengths
+    at = jnp.arange(width)
+    which = jnp.minimum(jnp.sum(at[:, None] >= ends[None, :], axis=1), pieces.shape[0] - 1)
+    offset = jnp.clip(at - starts[which], 0, pieces.shape[1] - 1)
+    chars = jnp.where(at < ends[-1], pieces[which, offset], 0)
+    return chars, ends[-1]
 
 
 def _ints(u: Array, low: Array, high: Array) -> Array:

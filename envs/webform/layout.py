@@ -7,9 +7,11 @@ the exported page and the rendered image agree.
 
 from __future__ import annotations
 
+import datetime
+
 import jax.numpy as jnp
 
-from curriculax.envs.webform import calendar, engine
+from curriculax.envs.webform import book_flight, calendar, engine
 from curriculax.envs.webform.engine import Kind
 from curriculax.types import Array
 
@@ -127,3 +129,59 @@ def calendar_geometry(box: Array, first: int, last: int) -> tuple[Array, Array]:
               (x + 8 + w, y + 4, CAL_WIDTH - 16 - 2 * w, h)]  # fmt: skip
     boxes = jnp.asarray([[jnp.asarray(v, jnp.int32) for v in b] for b in header], jnp.int32)
     return geometry, boxes
+
+
+#: Characters of a menu item that fit one line of book-flight's menu, and two (``item_lines``).
+ONE_LINE_CHARS, TWO_LINE_CHARS = 21, 38
+
+
+def book_flight_layout(kind: Array, owner: Array, text_len: Array) -> Array:
+    """Boxes of a book-flight form's rows where MiniWoB++'s page puts them.
+
+    The first autocomplete is the page's From box, the second its To box, then the date box and
+    Search (``book_flight.PAGE_BOXES``); each box's suggestions stack in its menu, which opens
+    under the box and floats over the rows below (``book_flight_menu``), one item per suggestion,
+    taller for a long text (the page wraps it).
+
+    Args:
+        kind: int32 [N], a ``Kind`` per row, in page order.
+        owner: int32 [N], a suggestion's autocomplete row.
+        text_len: int32 [N], characters of each row's text.
+
+    Returns:
+        int32 [N, 4]: ``x, y, width, height`` per row; zeros for other rows.
+    """
+    auto = kind == Kind.AUTOCOMPLETE
+    nth_auto = jnp.cumsum(auto) - 1
+    page = {name: jnp.asarray(box, jnp.int32) for name, box in book_flight.PAGE_BOXES.items()}
+    box = jnp.zeros((kind.shape[0], 4), jnp.int32)
+    box = jnp.where((auto & (nth_auto == 0))[:, None], page["from"], box)
+    box = jnp.where((auto & (nth_auto > 0))[:, None], page["to"], box)
+    box = jnp.where((kind == Kind.DATEPICKER)[:, None], page["date"], box)
+    box = jnp.where((kind == Kind.SUBMIT)[:, None], page["search"], box)
+    suggestion = kind == Kind.SUGGESTION
+    lines = 1 + (text_len > ONE_LINE_CHARS) + (text_len > TWO_LINE_CHARS)
+    height = jnp.where(suggestion, book_flight.ITEM_PAD + book_flight.ITEM_LINE * lines, 0)
+    idx = jnp.arange(kind.shape[0])
+    above = (owner[None, :] == owner[:, None]) & (idx[None, :] < idx[:, None])  # [row, other]
+    stacked = jnp.sum(jnp.where(above, height[None, :], 0), axis=1)
+    head = box[jnp.maximum(owner, 0)]
+    item = jnp.stack([head[:, 0] + 1, head[:, 1] + head[:, 3] + 1 + stacked, head[:, 2], height], 1)
+    return jnp.where(suggestion[:, None], item, box).astype(jnp.int32)
+
+
+def book_flight_menu() -> Array:
+    """int32 [4]: ``FormLevel.menu`` of book-flight's jQuery UI menus (80 px tall at most)."""
+    return jnp.asarray(book_flight.menu_vector(), jnp.int32)
+
+
+def book_flight_calendar() -> tuple[Array, Array]:
+    """book-flight's calendar, 107 px above its date box, opening on its last month.
+
+    Returns:
+        ``(FormLevel.calendar int32 [13], boxes of its Prev, Next and title rows int32 [3, 4])``.
+    """
+    after_range = datetime.date(book_flight.LAST // 12 + 1, 1, 1)  # the page's "today" is later
+    geometry = book_flight.calendar_vector(book_flight.PAGE_BOXES["date"], today=after_range)
+    header = [book_flight.header_box(geometry, name) for name in ("prev", "next", "title")]
+    return jnp.asarray(geometry, jnp.int32), jnp.asarray(header, jnp.int32)

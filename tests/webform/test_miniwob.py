@@ -202,3 +202,28 @@ def test_a_click_on_a_box_leaves_the_caret_after_its_text_as_in_the_mock(availab
         assert mock_page_state(bridge.state).values[0] == value
     finally:
         bridge.close()
+
+
+@pytest.mark.browser
+def test_book_flight_forms_are_generated_with_the_pages_geometry(available):
+    # The generator's copy of the page's measured geometry (book_flight.PAGE_BOXES, menus, the
+    # calendar) against the page itself: a generated form's boxes are an imported one's.
+    form, params, *_ = _mock_programs("curriculax/BookFlight-v0")
+    generated = jax.tree.map(np.asarray, form.sample_level(jax.random.key(0), params))
+    bridge = miniwob.MiniWoBBridge("curriculax/BookFlight-v0")
+    try:
+        bridge.reset(seed=0)
+        imported = jax.tree.map(np.asarray, bridge.imported.level)
+    finally:
+        bridge.close()
+    fixed = (engine.Kind.AUTOCOMPLETE, engine.Kind.DATEPICKER, engine.Kind.SUBMIT,
+             engine.Kind.CAL_PREV, engine.Kind.CAL_NEXT, engine.Kind.CAL_TITLE)  # fmt: skip
+
+    def boxes(level):
+        return [tuple(b) for k, b in zip(level.kind, level.box, strict=True) if k in fixed]
+
+    assert boxes(generated) == boxes(imported)
+    np.testing.assert_array_equal(generated.menu, imported.menu)
+    np.testing.assert_array_equal(generated.calendar, imported.calendar)
+    first = [np.flatnonzero(lv.kind == engine.Kind.SUGGESTION)[0] for lv in (generated, imported)]
+    assert tuple(generated.box[first[0]][:3]) == tuple(imported.box[first[1]][:3])
