@@ -1,6 +1,7 @@
 """Page geometry of the web forms: where each row's box lies, in pixels.
 
-The generator (``generator.py``) places every row with ``layout``; the HTML export (``html.py``)
+The generator (``generator.py``) places every row with ``layout`` (book-flight's forms with
+``book_flight_layout``, where MiniWoB++'s page has them); the HTML export (``html.py``)
 and the array renderer (``render.py``) draw the page with the same numbers, so the table's boxes,
 the exported page and the rendered image agree.
 """
