@@ -178,7 +178,7 @@ def generate(key: PRNGKey, params: FormParams, form: Form) -> FormLevel:
         (jnp.arange(M)[None, :] == 0) & instructed[:, None],
     )  # [W, M]
     chosen = jnp.sum(jnp.where(goal_on, jnp.arange(M)[None, :], 0), axis=1)
-    # ... an autocomplete's slot: the first word of its suggestion (the "airport code").
+    # ... an autocomplete's slot: its suggestion's first word (on book-flight's page: city or code).
     code = jnp.where(jnp.arange(C) < WORD_LETTERS, picked_chars, 0)
     code_len = jnp.full(W, WORD_LETTERS, jnp.int32)
     if airports:  # "City, ST" (what precedes " (ABC)") or the code "ABC"
