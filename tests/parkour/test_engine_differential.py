@@ -119,3 +119,14 @@ def test_a_vmapped_step_equals_single_steps():
     assert np.max(np.abs(batched.q - single.q)) <= 1e-4
     assert np.max(np.abs(batched.qd - single.qd) / (1.0 + np.abs(single.qd))) <= 1e-2
     assert np.array_equal(batched.slip != 0, single.slip != 0)
+
+
+def test_nested_vmaps_equal_one_flat_batch():
+    # Seeds x envs (the trainer's layout): the inner vmap runs the engine, the outer batches it.
+    body = BODIES["walker"]
+    states, terrains, actions = _cases(body, seed=8)
+    step = jax.vmap(functools.partial(physics.step, body, dt=DT, substeps=SUBSTEPS))
+    split = functools.partial(jax.tree.map, lambda x: x.reshape(4, CASES // 4, *x.shape[1:]))
+    nested, _ = jax.jit(jax.vmap(step))(split(states), split(actions[:, 0]), split(terrains))
+    flat, _ = jax.jit(step)(states, actions[:, 0], terrains)
+    assert np.max(np.abs(nested.q.reshape(flat.q.shape) - flat.q)) <= 1e-4
