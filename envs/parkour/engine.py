@@ -40,7 +40,7 @@ import numpy as np
 
 from curriculax.types import Array
 
-#: Joint limits at or beyond this are no limits (``physics.FAR``).
+#: Stands in for "no limit" (joint limits, ceilings, creepers; ``physics.FAR``).
 FAR = 1.0e6
 
 
@@ -77,10 +77,9 @@ class Tables(NamedTuple):
     regulariser: float
     free: np.ndarray  # [n, 1] 1 for free dofs, 0 for a pinned root's
     pinned: int  # 3 for a pinned root, else 0
-    motor_dof: tuple  # [A] dof each motor drives
     motor_speed: np.ndarray  # [A, 1]
     motor_torque: np.ndarray  # [A, 1]
-    joints: tuple  # (dof, motor index or -1, lower, upper or None) of each Gauss-Seidel joint
+    joints: tuple  # (dof, motor index or -1, (lower, upper) or None) per motor or limited joint
     coms: PointSet  # centres of mass, one per link
     forces: PointSet  # contacts, then float samples, then hands
     num_contacts: int
@@ -165,7 +164,6 @@ def tables(body: Any) -> Tables:
         regulariser=1e-6 * max(float(np.sum(body.mass)), 1e-3),
         free=free[:, None],
         pinned=3 if body.fixed_root else 0,
-        motor_dof=motor_dof,
         motor_speed=col(body.motor_speed),
         motor_torque=col(body.motor_torque),
         joints=tuple(joints),
@@ -326,10 +324,18 @@ def mass_terms(tb: Tables, f: Frames, qd: Array, gravity: Array) -> tuple[Array,
     return mmat, transpose_apply(coms.jac, force)
 
 
+def _segment(knots_x: Array, x: Array) -> Array:
+    """Index [P, B] of the profile segment (knots [N, B]) holding each ``x`` [P, B], clamped.
+
+    ``searchsorted(side="right") - 1`` written as compares, cheap for the ~32 knots of a window.
+    """
+    num = knots_x.shape[0]
+    return jnp.clip(jnp.sum(knots_x[:, None] <= x[None], axis=0) - 1, 0, num - 2)
+
+
 def profile_height(knots_x: Array, knots_y: Array, x: Array) -> Array:
     """Heights ``[P, B]`` of piecewise-linear profiles (knots [N, B]) at ``x`` [P, B]."""
-    num = knots_x.shape[0]
-    i = jnp.clip(jnp.sum(knots_x[:, None] <= x[None], axis=0) - 1, 0, num - 2)
+    i = _segment(knots_x, x)
     x0, x1 = (jnp.take_along_axis(knots_x, i + d, axis=0) for d in (0, 1))
     y0, y1 = (jnp.take_along_axis(knots_y, i + d, axis=0) for d in (0, 1))
     t = jnp.clip((x - x0) / jnp.maximum(x1 - x0, 1e-9), 0.0, 1.0)
@@ -345,11 +351,11 @@ def windows(knots_x: Array, knots_y: Array, x: Array) -> Array:
     Returns:
         float32 [2, 4, K, B]: the knots' x (row 0) and y (row 1).
     """
+    segment = _segment(knots_x, x)
     num = knots_x.shape[0]
     if num < 4:
         pad = ((0, 4 - num), (0, 0))
         knots_x, knots_y = jnp.pad(knots_x, pad, mode="edge"), jnp.pad(knots_y, pad, mode="edge")
-    segment = jnp.clip(jnp.sum(knots_x[:, None] <= x[None], axis=0) - 1, 0, num - 2)
     start = jnp.clip(segment - 1, 0, knots_x.shape[0] - 4)  # [K, B]
     index = (start[None] + np.arange(4)[:, None, None]).reshape(-1, x.shape[-1])
     shape = (4, *x.shape)

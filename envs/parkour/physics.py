@@ -85,7 +85,7 @@ SCALE = 30.0
 #: Gravity of TeachMyAgent's Box2D world, m/s².
 GRAVITY = 10.0
 #: Stands in for "no limit" (joint limits, ceilings, creepers) without infinities in the maths.
-FAR = 1.0e6
+FAR = engine.FAR
 
 Vec = tuple[float, float]
 
