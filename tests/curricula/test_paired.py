@@ -153,6 +153,7 @@ def test_paired_trains_two_students_on_the_adversarys_levels_and_the_levels_chan
     assert np.all((metrics["curriculum/solvable"] >= 0) & (metrics["curriculum/solvable"] <= 1))
 
 
+@pytest.mark.slow  # ~27 s; exact resumption of one-student runs is in the default suite
 def test_a_paired_run_resumes_exactly_with_both_students_and_the_adversary(tmp_path):
     config = PPOConfig(total_timesteps=8 * 16 * 4, num_envs=8, num_steps=16, num_minibatches=2)
     spec = RunSpec(
