@@ -195,19 +195,31 @@ class ParkourEnvBase(Env[Any, ParkourState, ParamsT], Generic[ParamsT]):
             Stump Tracks, no in Parkour for walkers).
         water_flags: whether observations carry the under-water and dead flags and the lidar's
             surface codes (TMA's Parkour: yes; Stump Tracks: no).
+        fall_penalty: a fall's reward is ``-fall_penalty`` (TMA: 100), a finite number > 0. A
+            training option: a larger one prices a fall higher against speed; the success bar
+            (``success_return``) stays TMA's, so it only gets harder to reach.
     """
 
     #: Where the root starts along the track, m (middle of the start pad).
     start_x = PAD_END / 2
-    #: A fall's -100, and the most one step can earn: every speed is clipped to
-    #: ``PhysicsParams.max_speed``, so x and the hull angle move at most ``max_speed * DT``.
     success_return = SUCCESS_RETURN
-    reward_range = (
-        FALL_REWARD,
-        (130.0 / SCALE + 5.0) * physics.DEFAULT_PARAMS.max_speed * DT,
-    )
 
-    def __init__(self, body: str, hull_critical: bool, water_flags: bool) -> None:
+    def __init__(
+        self, body: str, hull_critical: bool, water_flags: bool, fall_penalty: float = -FALL_REWARD
+    ) -> None:
+        if (
+            not isinstance(fall_penalty, (int, float))
+            or isinstance(fall_penalty, bool)
+            or not 0.0 < fall_penalty < float("inf")
+        ):
+            raise ValueError(f"fall_penalty must be a finite number > 0, got {fall_penalty!r}")
+        self.fall_penalty = float(fall_penalty)
+        # A fall's reward, and the most one step can earn: every speed is clipped to
+        # ``PhysicsParams.max_speed``, so x and the hull angle move at most ``max_speed * DT``.
+        self.reward_range = (
+            -self.fall_penalty,
+            (130.0 / SCALE + 5.0) * physics.DEFAULT_PARAMS.max_speed * DT,
+        )
         self.body_name = body
         self.hull_critical = bool(hull_critical)
         self.water_flags = bool(water_flags)
@@ -369,7 +381,7 @@ class ParkourEnvBase(Env[Any, ParkourState, ParamsT], Generic[ParamsT]):
         cost = self._spec.torque_penalty * 80.0 * jnp.sum(jnp.abs(action))
         reward = shaping - state.shaping - cost
         fell = jnp.any(touched & jnp.asarray(self._critical)) | (x < 0.0)
-        reward = jnp.where(fell, FALL_REWARD, reward)
+        reward = jnp.where(fell, -self.fall_penalty, reward)
         terminated = fell | (x > self.finish_x)
         # Walkers and climbers drown under water; swimmers suffocate out of it.
         wrong_medium = body_state.q[1] <= terrain.water_level

@@ -11,6 +11,7 @@ from flax import struct
 from curriculax.env import INT32_MAX
 from curriculax.envs.parkour.env import (
     DYNAMICS_BOUNDS,
+    FALL_REWARD,
     MAX_STEPS,
     ParkourDynamicsParams,
     ParkourEnvBase,
@@ -78,6 +79,7 @@ class Parkour(ParkourEnvBase[ParkourParams]):
             ``terrain.TERRAIN_SCALE`` = 1.4, calibrated on PPO (docs/environments.md). Larger
             gives steeper slopes and lower clearances for every θ (TMA's ``terrain_cppn_scale``
             plays the same part).
+        fall_penalty: a fall's reward is minus this (TMA: 100; see ``ParkourEnvBase``).
     """
 
     def __init__(
@@ -85,6 +87,7 @@ class Parkour(ParkourEnvBase[ParkourParams]):
         body: str = "old_classic_bipedal",
         hull_critical: bool = False,
         terrain_scale: float = TERRAIN_SCALE,
+        fall_penalty: float = -FALL_REWARD,
     ) -> None:
         if not isinstance(hull_critical, bool):
             raise TypeError(f"hull_critical must be a bool, got {hull_critical!r}")
@@ -95,7 +98,9 @@ class Parkour(ParkourEnvBase[ParkourParams]):
         ):
             raise ValueError(f"terrain_scale must be a finite number > 0, got {terrain_scale!r}")
         self.terrain_scale = float(terrain_scale)
-        super().__init__(body, hull_critical=hull_critical, water_flags=True)
+        super().__init__(
+            body, hull_critical=hull_critical, water_flags=True, fall_penalty=fall_penalty
+        )
 
     def default_params(self) -> ParkourParams:
         """A dry track with θ = 0 and no creepers; TMA's dynamics."""

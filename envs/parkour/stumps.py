@@ -11,6 +11,7 @@ from flax import struct
 from curriculax.env import INT32_MAX
 from curriculax.envs.parkour.env import (
     DYNAMICS_BOUNDS,
+    FALL_REWARD,
     MAX_STEPS,
     ParkourDynamicsParams,
     ParkourEnvBase,
@@ -60,10 +61,16 @@ class StumpTracks(ParkourEnvBase[StumpTracksParams]):
     Args:
         body: the embodiment (``EMBODIMENTS``).
         max_roughness: upper bound of ``roughness`` (0: the dimension is fixed at 0).
+        fall_penalty: a fall's reward is minus this (TMA: 100; see ``ParkourEnvBase``).
     """
 
-    def __init__(self, body: str = "old_classic_bipedal", max_roughness: float = 0.0) -> None:
-        super().__init__(body, hull_critical=True, water_flags=False)
+    def __init__(
+        self,
+        body: str = "old_classic_bipedal",
+        max_roughness: float = 0.0,
+        fall_penalty: float = -FALL_REWARD,
+    ) -> None:
+        super().__init__(body, hull_critical=True, water_flags=False, fall_penalty=fall_penalty)
         if self._spec.kind != "walker":
             raise ValueError(
                 f"Stump Tracks has neither ceiling nor water: it needs a walker, not the "

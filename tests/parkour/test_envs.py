@@ -251,6 +251,20 @@ def test_hull_on_the_ground_ends_stump_tracks_with_minus_100_but_not_parkour():
         assert (float(reward) == FALL_REWARD) == critical
 
 
+def test_fall_penalty_sets_a_falls_reward_and_the_low_end_of_the_reward_range():
+    env, params = curriculax.make("curriculax/StumpTracks-v0", fall_penalty=300.0)
+    assert env.reward_range[0] == -300.0 and STUMPS.reward_range[0] == FALL_REWARD
+    _, state = _reset(env, params)
+    upside_down = _moved(state, q1=terrain.PAD_Y + 0.1, q2=math.pi)
+    _, _, reward, terminated, _, _ = compiled(env, "step")(
+        jax.random.key(0), upside_down, jnp.zeros(4), params
+    )
+    assert bool(terminated) and float(reward) == -300.0
+    for bad in (0.0, -100.0, float("nan"), float("inf"), True, "300"):
+        with pytest.raises(ValueError, match="fall_penalty"):
+            type(env)(fall_penalty=bad)
+
+
 def test_going_behind_the_start_fails_and_passing_the_finish_ends_without_penalty():
     for env in (STUMPS, PARKOUR):
         params = env.default_params()
