@@ -140,7 +140,17 @@ def _run(browser, env_id, episodes):
     return stats
 
 
-@pytest.mark.parametrize("env_id", WEB_IDS)
+#: The default suite's step-by-step ids: the general form (every widget kind), the multi-page
+#: one, book-flight's page and a multi-widget task; the rest run in the slow tier (and all of
+#: them there over 100 episodes).
+DEFAULT_IDS = ("curriculax/Form-v0", "curriculax/FormSequence-v0", "curriculax/BookFlight-v0",
+               "curriculax/LoginUser-v0")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "env_id",
+    [pytest.param(i, marks=() if i in DEFAULT_IDS else pytest.mark.slow) for i in WEB_IDS],
+)
 def test_mock_and_chromium_agree_step_by_step(chromium, env_id):
     _run(chromium, env_id, EPISODES)
 
