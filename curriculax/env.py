@@ -53,7 +53,8 @@ class Env(abc.ABC, Generic[LevelT, StateT, ParamsT]):
     and implement the abstract methods below. All methods are pure and jittable.
 
     Attributes:
-        reward_range: inclusive bounds of one step's reward (a class constant).
+        reward_range: inclusive bounds of one step's reward (a class constant, or set per
+            instance where a constructor option moves it).
         success_return: an episode whose return exceeds this succeeded (the grids' convention,
             0: any reward means the goal was reached; TeachMyAgent's parkour: 230).
         policy_network: the PPO network that reads this env's observations best
