@@ -12,6 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
+from id_tiers import one_per_class_by_default
 
 import curriculax
 from curriculax.gym_adapters import key_from_seed
@@ -19,22 +20,9 @@ from curriculax.gym_adapters import key_from_seed
 IDS = curriculax.registered_ids()
 
 
-def _first_id_per_class(ids):
-    """One id per env class, the shortest (``Parkour-v0`` rather than ``Parkour-Climber-v0``)."""
-    seen, firsts = set(), []
-    for env_id in sorted(ids, key=lambda i: (len(i), i)):
-        entry = curriculax.spec(env_id).entry_point
-        if entry not in seen:
-            seen.add(entry)
-            firsts.append(env_id)
-    return firsts
-
-
 # The functional checks compile a vmapped reset and step per id: every env class in the default
 # suite, every id in the slow one.
-FUNCTIONAL_IDS = [
-    pytest.param(i, marks=() if i in _first_id_per_class(IDS) else pytest.mark.slow) for i in IDS
-]
+FUNCTIONAL_IDS = one_per_class_by_default(IDS)
 
 
 # check_env, determinism, scalar types and pickling: every env class in the default suite, every

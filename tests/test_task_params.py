@@ -29,6 +29,7 @@ import jax
 import numpy as np
 import pytest
 from flax import struct
+from id_tiers import one_per_class_by_default
 
 import curriculax
 from curriculax.curricula import make_teacher
@@ -39,22 +40,9 @@ from curriculax.types import Array
 IDS = curriculax.registered_ids()
 
 
-def _first_id_per_class(ids):
-    """One id per env class, the shortest (``Form-v0`` rather than ``LoginUser-v0``)."""
-    seen, firsts = set(), []
-    for env_id in sorted(ids, key=lambda i: (len(i), i)):
-        entry = curriculax.spec(env_id).entry_point
-        if entry not in seen:
-            seen.add(entry)
-            firsts.append(env_id)
-    return firsts
-
-
 #: Every env class in the default suite, every id in the slow one (each web-form id compiles
 #: its own form, ~6 s each).
-CHECKED_IDS = [
-    pytest.param(i, marks=() if i in _first_id_per_class(IDS) else pytest.mark.slow) for i in IDS
-]
+CHECKED_IDS = one_per_class_by_default(IDS)
 #: Level keys per setting, and steps of fixed random actions from the shared level.
 KEYS, STEPS = 4, 48
 

@@ -186,6 +186,17 @@ class ParkourState(EnvState):
     dead: Array
 
 
+def positive_number(name: str, value: Any) -> float:
+    """``value`` as a float; ``ValueError`` naming ``name`` unless a finite number > 0 (no bool)."""
+    if (
+        not isinstance(value, (int, float))
+        or isinstance(value, bool)
+        or not 0.0 < value < float("inf")
+    ):
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return float(value)
+
+
 class ParkourEnvBase(Env[Any, ParkourState, ParamsT], Generic[ParamsT]):
     """Shared dynamics, reward and observation of the parkour envs.
 
@@ -207,13 +218,7 @@ class ParkourEnvBase(Env[Any, ParkourState, ParamsT], Generic[ParamsT]):
     def __init__(
         self, body: str, hull_critical: bool, water_flags: bool, fall_penalty: float = -FALL_REWARD
     ) -> None:
-        if (
-            not isinstance(fall_penalty, (int, float))
-            or isinstance(fall_penalty, bool)
-            or not 0.0 < fall_penalty < float("inf")
-        ):
-            raise ValueError(f"fall_penalty must be a finite number > 0, got {fall_penalty!r}")
-        self.fall_penalty = float(fall_penalty)
+        self.fall_penalty = positive_number("fall_penalty", fall_penalty)
         # A fall's reward, and the most one step can earn: every speed is clipped to
         # ``PhysicsParams.max_speed``, so x and the hull angle move at most ``max_speed * DT``.
         self.reward_range = (

@@ -16,6 +16,7 @@ from curriculax.envs.parkour.env import (
     ParkourDynamicsParams,
     ParkourEnvBase,
     default_dynamics,
+    positive_number,
 )
 from curriculax.envs.parkour.terrain import (
     CREEPER_WIDTH,
@@ -91,13 +92,7 @@ class Parkour(ParkourEnvBase[ParkourParams]):
     ) -> None:
         if not isinstance(hull_critical, bool):
             raise TypeError(f"hull_critical must be a bool, got {hull_critical!r}")
-        if (
-            not isinstance(terrain_scale, (int, float))
-            or isinstance(terrain_scale, bool)
-            or not 0.0 < terrain_scale < float("inf")
-        ):
-            raise ValueError(f"terrain_scale must be a finite number > 0, got {terrain_scale!r}")
-        self.terrain_scale = float(terrain_scale)
+        self.terrain_scale = positive_number("terrain_scale", terrain_scale)
         super().__init__(
             body, hull_critical=hull_critical, water_flags=True, fall_penalty=fall_penalty
         )
